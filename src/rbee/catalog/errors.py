@@ -1,0 +1,144 @@
+"""The catalog's exceptions: every failure a caller can act on is a `CatalogError`.
+
+Messages are written for the person who has to fix the problem: they name the file, the model
+and the field, say what is wrong, and mention the backup when there is one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CatalogError(Exception):
+    """Base class of every error raised by `rbee.catalog`."""
+
+
+def _backup_hint(path: Path | None) -> str:
+    if path is None:
+        return ""
+    backup = path.with_name(path.name + ".bak")
+    try:
+        if backup.is_file():
+            return f" (the previous version is in {backup})"
+    except OSError:
+        pass
+    return ""
+
+
+class CatalogNotFoundError(CatalogError):
+    """There is no catalog file at `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"no catalog at {path}")
+
+
+class CatalogIOError(CatalogError):
+    """The catalog (or its directory, lock or backup) could not be read or written."""
+
+    def __init__(self, path: Path, action: str, cause: OSError) -> None:
+        self.path = path
+        self.cause = cause
+        reason = cause.strerror or str(cause)
+        super().__init__(f"cannot {action} {path}: {reason}")
+
+
+class CatalogLockError(CatalogError):
+    """Another process held the catalog's lock for longer than we were willing to wait."""
+
+    def __init__(self, lock_path: Path, timeout: float) -> None:
+        self.path = lock_path
+        super().__init__(
+            f"timed out after {timeout:g}s waiting for the lock {lock_path}; "
+            "another rbee process is writing this catalog"
+        )
+
+
+class CatalogCorruptError(CatalogError):
+    """The file exists but is not a JSON document; it is never overwritten."""
+
+    def __init__(self, path: Path | None, reason: str, line: int = 0, column: int = 0) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.reason = reason
+        where = str(path) if path is not None else "catalog"
+        if line:
+            where += f":{line}:{column}"
+        super().__init__(
+            f"{where}: not a valid catalog: {reason}; the file was left untouched"
+            + _backup_hint(path)
+        )
+
+
+class CatalogInvalidError(CatalogError):
+    """A document or entry breaks a rule of the catalog format.
+
+    `field` is the path of the offending field inside the entry (`metadata.repo`) or the
+    document (`version`); `model_id` names the entry when there is one.
+    """
+
+    def __init__(
+        self,
+        field: str,
+        problem: str,
+        *,
+        model_id: str | None = None,
+        index: int | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self.field = field
+        self.problem = problem
+        self.model_id = model_id
+        self.index = index
+        self.path = path
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts: list[str] = []
+        if self.path is not None:
+            parts.append(str(self.path))
+        if self.model_id is not None:
+            parts.append(f"model {self.model_id!r}")
+        elif self.index is not None:
+            parts.append(f"models[{self.index}]")
+        parts.append(f"field {self.field!r}")
+        message = ": ".join(parts) + f": {self.problem}"
+        if self.path is not None:
+            message += "; the file was left untouched" + _backup_hint(self.path)
+        return message
+
+    def in_file(self, path: Path) -> CatalogInvalidError:
+        """The same error, located in `path`."""
+        return CatalogInvalidError(
+            self.field, self.problem, model_id=self.model_id, index=self.index, path=path
+        )
+
+
+class UnsupportedVersionError(CatalogError):
+    """The catalog was written by a newer rbee with a format this one does not know."""
+
+    def __init__(self, path: Path | None, version: str, supported: str) -> None:
+        self.path = path
+        self.version = version
+        where = f"{path}: " if path is not None else ""
+        super().__init__(
+            f"{where}catalog format version {version} is newer than this rbee supports "
+            f"({supported}); upgrade rbee to read it (the file was left untouched)"
+        )
+
+
+class ModelExistsError(CatalogError):
+    """An entry with this id is already in the catalog."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        super().__init__(f"model {model_id!r} already exists in the catalog")
+
+
+class ModelNotFoundError(CatalogError):
+    """No entry with this id is in the catalog."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+        super().__init__(f"model {model_id!r} is not in the catalog")

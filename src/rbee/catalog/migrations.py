@@ -1,0 +1,62 @@
+"""Format versions and the steps between them.
+
+Every step is a small function from one version's document to the next one's; `migrate` applies
+them in order. Adding format 1.1 is one entry in `STEPS` (minor versions only add optional
+fields, so a 1.x reader can still load it), and 2.0 likewise, plus a bump of `SUPPORTED_MAJOR`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rbee.catalog.errors import CatalogInvalidError, UnsupportedVersionError
+from rbee.catalog.model import SCHEMA_VERSION, VERSION_PATTERN
+
+SUPPORTED_MAJOR = 1
+UNVERSIONED = "0.0"
+"""What a document without a `version` field is taken to be: a draft from before 1.0."""
+
+Document = dict[str, Any]
+
+
+def _from_unversioned(document: Document) -> Document:
+    # Drafts of the format had no version field and otherwise the 1.0 fields.
+    return {"version": "1.0", **document}
+
+
+STEPS: list[tuple[str, str, Callable[[Document], Document]]] = [
+    (UNVERSIONED, "1.0", _from_unversioned),
+]
+"""(from version, to version, step), in order."""
+
+
+def parse_version(version: object, path: Path | None = None) -> tuple[int, int]:
+    """`'1.0'` -> `(1, 0)`; a malformed version is a `CatalogInvalidError`."""
+    import re
+
+    if not isinstance(version, str) or not re.match(VERSION_PATTERN, version):
+        error = CatalogInvalidError(
+            "version", f"must be 'major.minor' such as '1.0', got {version!r}"
+        )
+        raise error.in_file(path) if path is not None else error
+    major, minor = version.split(".")
+    return int(major), int(minor)
+
+
+def migrate(document: Document, path: Path | None = None) -> Document:
+    """Bring a parsed document to the current major version, or refuse a newer one."""
+    version = document.get("version", UNVERSIONED)
+    major, _minor = parse_version(version, path)
+    if major > SUPPORTED_MAJOR:
+        raise UnsupportedVersionError(path, str(version), f"{SUPPORTED_MAJOR}.x")
+    for source, target, step in STEPS:
+        if document.get("version", UNVERSIONED) == source:
+            document = step(document)
+            assert document["version"] == target
+    # Any 1.x loads as it is: minor versions only add fields, which are kept as extras.
+    return document
+
+
+__all__ = ["SCHEMA_VERSION", "STEPS", "SUPPORTED_MAJOR", "migrate", "parse_version"]

@@ -1,0 +1,665 @@
+"""The catalog's types and rules: `ModelEntry`, `ModelCatalog` and their validation.
+
+The field constraints live in one place, the `constraints` metadata of each dataclass field;
+the validators below enforce them and `rbee.catalog.schema` turns them into a JSON Schema.
+Unknown keys, at the top level and in entries, are kept in `extra` and written back, so a
+document from a newer 1.x rbee survives a round trip through this one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rbee.catalog.errors import CatalogInvalidError, ModelExistsError, ModelNotFoundError
+
+SCHEMA_VERSION = "1.0"
+"""The version this rbee writes into new catalogs."""
+
+FORMATS = ("safetensors", "gguf")
+BACKENDS = ("cpu", "metal", "cuda")
+DEFAULT_BACKENDS = BACKENDS
+DEFAULT_FORMAT = "safetensors"
+MODELS_DIR = ".test-models"
+"""Where the seed keeps models and the catalog, relative to the pool's root."""
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+ARCHITECTURE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+VERSION_PATTERN = r"^[0-9]+\.[0-9]+$"
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|\+00:00)$"
+)
+# Control characters (C0, DEL, C1), the Unicode line separators and lone surrogates: none of
+# them belongs in a name shown in a table, and a lone surrogate cannot even be written as UTF-8.
+_FORBIDDEN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_ID = re.compile(ID_PATTERN)
+_ARCHITECTURE = re.compile(ARCHITECTURE_PATTERN)
+_REPO = re.compile(REPO_PATTERN)
+_VERSION = re.compile(VERSION_PATTERN)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+_MAX_JSON_DEPTH = 64
+
+# Keys of `metadata` that rbee understands; any other key is kept as it is.
+METADATA_INTEGER_KEYS = ("context_length", "vocab_size", "parameters")
+METADATA_KEYS = ("repo", "context_length", "vocab_size", "quantization", "parameters")
+
+ENTRY_FIELDS = (
+    "id",
+    "name",
+    "path",
+    "format",
+    "size_gb",
+    "architecture",
+    "downloaded",
+    "backends",
+    "metadata",
+)
+CATALOG_FIELDS = ("version", "pool_id", "updated_at", "models")
+
+
+def now_timestamp() -> str:
+    """The current time as RFC 3339 UTC with microseconds, e.g. `2025-10-09T15:00:00.123456Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_timestamp(text: str) -> datetime | None:
+    if not _TIMESTAMP.match(text):
+        return None
+    main, _, rest = text.partition(".")
+    try:
+        moment = datetime.strptime(main[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    if rest:
+        digits = rest.rstrip("Z").removesuffix("+00:00")
+        moment += timedelta(microseconds=int(digits[:6].ljust(6, "0")))
+    return moment
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text_problem(value: object, what: str = "text") -> str | None:
+    if not isinstance(value, str):
+        return f"must be a string, got {_describe(value)}"
+    if not value:
+        return f"must be non-empty {what}"
+    if _FORBIDDEN_TEXT.search(value):
+        return f"must not contain control characters, got {value!r}"
+    return None
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 80 else repr(value[:77] + "...")
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def json_value_problem(value: object, depth: int = 0) -> str | None:
+    """Why `value` cannot be stored in the catalog's JSON, or None when it can."""
+    if depth > _MAX_JSON_DEPTH:
+        return f"is nested more than {_MAX_JSON_DEPTH} levels deep"
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"must be a finite number, got {value!r}"
+    if isinstance(value, str):
+        return "contains a lone surrogate" if _LONE_SURROGATE.search(value) else None
+    if isinstance(value, list | tuple):
+        for item in value:
+            problem = json_value_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"has a key that is not a string: {key!r}"
+            problem = json_value_problem(key, depth + 1) or json_value_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    return f"holds a {type(value).__name__}, which JSON cannot represent"
+
+
+def _c(**constraints: Any) -> dict[str, Any]:
+    """Field metadata: the JSON Schema constraints that the validators below enforce."""
+    return {"constraints": constraints}
+
+
+@dataclass(init=False, eq=True, repr=True)
+class ModelEntry:
+    """One model in a pool's catalog; the seed's `ModelEntry`.
+
+    Every field is validated on construction; `ModelCatalog.save` validates again, so in-place
+    edits are checked before anything reaches the disk.
+    """
+
+    id: str = field(
+        metadata=_c(
+            pattern=ID_PATTERN,
+            description="1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter or "
+            "digit; unique in the catalog. Used as a directory name.",
+        )
+    )
+    name: str = field(metadata=_c(minLength=1, description="Human-readable name."))
+    path: str = field(
+        metadata=_c(
+            minLength=1, description="Where the model's files are, relative to the pool root."
+        )
+    )
+    format: str = field(metadata=_c(enum=list(FORMATS)))
+    size_gb: float = field(metadata=_c(minimum=0, description="Size on disk in GB (bytes / 1e9)."))
+    architecture: str = field(metadata=_c(pattern=ARCHITECTURE_PATTERN))
+    downloaded: bool = field(metadata=_c(description="Whether every weight file is on disk."))
+    backends: list[str] = field(
+        metadata=_c(minItems=1, uniqueItems=True, items={"enum": list(BACKENDS)})
+    )
+    metadata: dict[str, Any] = field(
+        metadata=_c(
+            properties={
+                "repo": {
+                    "type": "string",
+                    "pattern": REPO_PATTERN,
+                    "description": "Hugging Face repo id, owner/name.",
+                },
+                "context_length": {"type": "integer", "minimum": 1},
+                "vocab_size": {"type": "integer", "minimum": 1},
+                "quantization": {"type": "string", "minLength": 1},
+                "parameters": {"type": "integer", "minimum": 1},
+            },
+            additionalProperties=True,
+        )
+    )
+    extra: dict[str, Any] = field(
+        default_factory=dict, compare=True, metadata={"serialized": False}
+    )
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        name: str,
+        architecture: str,
+        path: str | os.PathLike[str] | None = None,
+        format: str = DEFAULT_FORMAT,
+        size_gb: float = 0.0,
+        downloaded: bool = False,
+        backends: Iterable[str] = DEFAULT_BACKENDS,
+        metadata: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+        _validate: bool = True,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.path = (
+            f"{MODELS_DIR}/{id}"
+            if path is None
+            else path
+            if isinstance(path, str)
+            else os.fspath(path)
+        )
+        self.format = format
+        self.size_gb = float(size_gb) if _is_int(size_gb) else size_gb
+        self.architecture = architecture
+        self.downloaded = downloaded
+        self.backends = list(backends) if not isinstance(backends, str) else backends  # type: ignore[assignment]
+        self.metadata = {} if metadata is None else metadata
+        self.extra = {} if extra is None else extra
+        if _validate:
+            self.validate()
+
+    # -- validation -----------------------------------------------------------------------
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """Each broken rule as (field, problem), in field order."""
+        if not isinstance(self.id, str) or not _ID.match(self.id):
+            yield (
+                "id",
+                "must be 1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter "
+                f"or digit, got {_describe(self.id)}",
+            )
+        problem = _text_problem(self.name, "text")
+        if problem:
+            yield "name", problem
+        problem = _text_problem(self.path, "text")
+        if problem:
+            yield "path", problem
+        if self.format not in FORMATS:
+            yield "format", f"must be one of {', '.join(FORMATS)}, got {_describe(self.format)}"
+        size = self.size_gb
+        if not isinstance(size, float | int) or isinstance(size, bool):
+            yield "size_gb", f"must be a number of GB, got {_describe(size)}"
+        elif not math.isfinite(size) or size < 0:
+            yield "size_gb", f"must be a finite number >= 0, got {size!r}"
+        if not isinstance(self.architecture, str) or not _ARCHITECTURE.match(self.architecture):
+            yield (
+                "architecture",
+                "must be a lower-case token of letters, digits, '.', '_' or '-' "
+                f"(e.g. llama, qwen2), got {_describe(self.architecture)}",
+            )
+        if not isinstance(self.downloaded, bool):
+            yield "downloaded", f"must be true or false, got {_describe(self.downloaded)}"
+        yield from self._backend_problems()
+        yield from self._metadata_problems()
+        problem = json_value_problem(self.extra)
+        if problem:
+            yield "(unknown field)", problem
+
+    def _backend_problems(self) -> Iterator[tuple[str, str]]:
+        backends = self.backends
+        if not isinstance(backends, list):
+            yield "backends", f"must be a list of backends, got {_describe(backends)}"
+            return
+        if not backends:
+            yield "backends", f"must name at least one of {', '.join(BACKENDS)}"
+        seen: set[str] = set()
+        for i, backend in enumerate(backends):
+            if not isinstance(backend, str) or backend not in BACKENDS:
+                yield (
+                    f"backends[{i}]",
+                    f"must be one of {', '.join(BACKENDS)}, got {_describe(backend)}",
+                )
+            elif backend in seen:
+                yield f"backends[{i}]", f"{backend!r} is listed twice"
+            else:
+                seen.add(backend)
+
+    def _metadata_problems(self) -> Iterator[tuple[str, str]]:
+        metadata = self.metadata
+        if not isinstance(metadata, dict):
+            yield "metadata", f"must be an object, got {_describe(metadata)}"
+            return
+        if "repo" in metadata:
+            repo = metadata["repo"]
+            if not isinstance(repo, str) or not _REPO.match(repo) or ".." in repo:
+                yield (
+                    "metadata.repo",
+                    f"must be a Hugging Face repo id 'owner/name', got {_describe(repo)}",
+                )
+        for key in METADATA_INTEGER_KEYS:
+            if key in metadata:
+                value = metadata[key]
+                if not _is_int(value) or value < 1:
+                    yield f"metadata.{key}", f"must be a positive integer, got {_describe(value)}"
+        if "quantization" in metadata:
+            problem = _text_problem(metadata["quantization"], "text")
+            if problem:
+                yield "metadata.quantization", problem
+        problem = json_value_problem(metadata)
+        if problem:
+            yield "metadata", problem
+
+    def validate(self) -> None:
+        """Raise `CatalogInvalidError` for the first broken rule."""
+        for field_name, problem in self.problems():
+            model_id = self.id if isinstance(self.id, str) else None
+            raise CatalogInvalidError(field_name, problem, model_id=model_id)
+
+    # -- conversion -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as the catalog file stores it: the seed's fields in the seed's order."""
+        document: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "path": self.path,
+            "format": self.format,
+            "size_gb": self.size_gb,
+            "architecture": self.architecture,
+            "downloaded": self.downloaded,
+            "backends": list(self.backends),
+            "metadata": self.metadata,
+        }
+        if self.extra:
+            document.update(self.extra)
+        return document
+
+    @classmethod
+    def from_dict(cls, document: object, index: int | None = None) -> ModelEntry:
+        """Build and validate an entry from its JSON form; errors name the entry and field."""
+        if not isinstance(document, dict):
+            raise CatalogInvalidError(
+                "(entry)", f"must be an object, got {_describe(document)}", index=index
+            )
+        raw_id = document.get("id")
+        model_id = raw_id if isinstance(raw_id, str) else None
+        for key in ENTRY_FIELDS:
+            if key not in document:
+                raise CatalogInvalidError(key, "is missing", model_id=model_id, index=index)
+        # Bypass __init__: the raw values go straight to `problems`, which reports wrong types.
+        entry = cls.__new__(cls)
+        entry.id = document["id"]
+        entry.name = document["name"]
+        entry.path = document["path"]
+        entry.format = document["format"]
+        size = document["size_gb"]
+        entry.size_gb = float(size) if _is_int(size) else size
+        entry.architecture = document["architecture"]
+        entry.downloaded = document["downloaded"]
+        entry.backends = document["backends"]
+        entry.metadata = document["metadata"]
+        entry.extra = (
+            {k: v for k, v in document.items() if k not in _ENTRY_FIELD_SET}
+            if len(document) > len(ENTRY_FIELDS)
+            else {}
+        )
+        for field_name, problem in entry.problems():
+            raise CatalogInvalidError(field_name, problem, model_id=model_id, index=index)
+        return entry
+
+    def copy(self) -> ModelEntry:
+        """A deep copy through the JSON form (entries hold only JSON values)."""
+        import json
+
+        return ModelEntry.from_dict(json.loads(json.dumps(self.to_dict())))
+
+
+_ENTRY_FIELD_SET = frozenset(ENTRY_FIELDS)
+_CATALOG_FIELD_SET = frozenset(CATALOG_FIELDS)
+
+
+@dataclass(init=False, eq=True, repr=True)
+class ModelCatalog:
+    """A pool's catalog; the seed's `ModelCatalog`.
+
+    Mutating methods keep `updated_at` current; `save` also notices in-place edits of entries
+    (through `find_model_mut`) and stamps those.
+    """
+
+    version: str = field(
+        metadata=_c(
+            pattern=VERSION_PATTERN,
+            description="Format version, major.minor. This rbee reads 1.x and writes 1.0.",
+        )
+    )
+    pool_id: str = field(
+        metadata=_c(minLength=1, description="The pool's name, e.g. mac.home.arpa.")
+    )
+    updated_at: str = field(
+        metadata=_c(
+            pattern=TIMESTAMP_PATTERN,
+            description="RFC 3339 UTC time of the last change.",
+        )
+    )
+    models: list[ModelEntry] = field(metadata=_c())
+    extra: dict[str, Any] = field(default_factory=dict, metadata={"serialized": False})
+
+    def __init__(
+        self,
+        *,
+        version: str = SCHEMA_VERSION,
+        pool_id: str,
+        updated_at: str | None = None,
+        models: Iterable[ModelEntry] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.version = version
+        self.pool_id = pool_id
+        self.updated_at = now_timestamp() if updated_at is None else updated_at
+        self.models = list(models)
+        self.extra = {} if extra is None else extra
+        self._baseline: str | None = None
+
+    @classmethod
+    def new(cls, pool_id: str) -> ModelCatalog:
+        """An empty catalog for `pool_id`, in the current format version."""
+        catalog = cls(pool_id=pool_id)
+        catalog.validate()
+        return catalog
+
+    # -- persistence (see rbee.catalog.storage) -----------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ModelCatalog:
+        """Read and validate the catalog at `path`; raises a `CatalogError` subclass."""
+        from rbee.catalog.storage import load_catalog
+
+        return load_catalog(path)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Validate, then write atomically, keeping the previous file as `<path>.bak`."""
+        from rbee.catalog.storage import save_catalog
+
+        save_catalog(self, path)
+
+    # -- the seed's operations --------------------------------------------------------------
+
+    def add_model(self, entry: ModelEntry) -> None:
+        """Add a validated entry; `ModelExistsError` if its id is taken."""
+        entry.validate()
+        if self.find_model(entry.id) is not None:
+            raise ModelExistsError(entry.id)
+        self.models.append(entry)
+        self.touch()
+
+    def remove_model(self, model_id: str) -> ModelEntry:
+        """Remove and return the entry; `ModelNotFoundError` if there is none."""
+        for index, entry in enumerate(self.models):
+            if entry.id == model_id:
+                del self.models[index]
+                self.touch()
+                return entry
+        raise ModelNotFoundError(model_id)
+
+    def find_model(self, model_id: str) -> ModelEntry | None:
+        """The entry with this id, or None."""
+        for entry in self.models:
+            if entry.id == model_id:
+                return entry
+        return None
+
+    def find_model_mut(self, model_id: str) -> ModelEntry | None:
+        """The seed's mutable lookup; edits are validated and stamped by `save`."""
+        return self.find_model(model_id)
+
+    def get_model(self, model_id: str) -> ModelEntry:
+        """The entry with this id; `ModelNotFoundError` if there is none."""
+        entry = self.find_model(model_id)
+        if entry is None:
+            raise ModelNotFoundError(model_id)
+        return entry
+
+    def replace_model(self, entry: ModelEntry) -> ModelEntry:
+        """Put `entry` in place of the entry with the same id and return the old one."""
+        entry.validate()
+        for index, current in enumerate(self.models):
+            if current.id == entry.id:
+                self.models[index] = entry
+                if current != entry:
+                    self.touch()
+                return current
+        raise ModelNotFoundError(entry.id)
+
+    def filter(
+        self,
+        *,
+        architecture: str | None = None,
+        backend: str | None = None,
+        format: str | None = None,
+        downloaded: bool | None = None,
+        text: str | None = None,
+    ) -> list[ModelEntry]:
+        """Entries matching every given criterion, in catalog order.
+
+        `text` matches case-insensitively in the id, name, architecture and repo.
+        """
+        needle = text.casefold() if text else None
+        selected: list[ModelEntry] = []
+        for entry in self.models:
+            if architecture is not None and entry.architecture != architecture.lower():
+                continue
+            if backend is not None and backend not in entry.backends:
+                continue
+            if format is not None and entry.format != format:
+                continue
+            if downloaded is not None and entry.downloaded != downloaded:
+                continue
+            if needle is not None and not _matches_text(entry, needle):
+                continue
+            selected.append(entry)
+        return selected
+
+    def search(self, text: str) -> list[ModelEntry]:
+        """Entries whose id, name, architecture or repo contains `text` (case-insensitive)."""
+        return self.filter(text=text)
+
+    def with_models(self, models: Iterable[ModelEntry]) -> ModelCatalog:
+        """A copy of this catalog's header holding `models` (e.g. a filtered view)."""
+        return ModelCatalog(
+            version=self.version,
+            pool_id=self.pool_id,
+            updated_at=self.updated_at,
+            models=models,
+            extra=dict(self.extra),
+        )
+
+    def touch(self) -> None:
+        """Stamp `updated_at` with the current time, always moving it forward."""
+        stamp = now_timestamp()
+        if stamp <= self.updated_at.replace("+00:00", "Z"):
+            previous = _parse_timestamp(self.updated_at)
+            if previous is not None:
+                stamp = (previous + timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.updated_at = stamp
+
+    # -- validation and conversion ----------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise `CatalogInvalidError` for the first broken rule in the document."""
+        version = self.version
+        if not isinstance(version, str) or not _VERSION.match(version):
+            raise CatalogInvalidError(
+                "version", f"must be 'major.minor' such as '1.0', got {_describe(version)}"
+            )
+        problem = _text_problem(self.pool_id, "text")
+        if problem:
+            raise CatalogInvalidError("pool_id", problem)
+        if not isinstance(self.updated_at, str) or _parse_timestamp(self.updated_at) is None:
+            raise CatalogInvalidError(
+                "updated_at",
+                "must be an RFC 3339 UTC time such as 2025-10-09T15:00:00Z, "
+                f"got {_describe(self.updated_at)}",
+            )
+        if not isinstance(self.models, list):
+            raise CatalogInvalidError("models", f"must be a list, got {_describe(self.models)}")
+        problem = json_value_problem(self.extra)
+        if problem:
+            raise CatalogInvalidError("(unknown field)", problem)
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(self.models):
+            if not isinstance(entry, ModelEntry):
+                raise CatalogInvalidError(
+                    "(entry)", f"must be a ModelEntry, got {type(entry).__name__}", index=index
+                )
+            for field_name, entry_problem in entry.problems():
+                model_id = entry.id if isinstance(entry.id, str) else None
+                raise CatalogInvalidError(field_name, entry_problem, model_id=model_id, index=index)
+            if entry.id in seen:
+                raise CatalogInvalidError(
+                    "id",
+                    _duplicate_id(seen[entry.id], index),
+                    model_id=entry.id,
+                    index=index,
+                )
+            seen[entry.id] = index
+
+    def to_dict(self) -> dict[str, Any]:
+        """The catalog as its file stores it: the seed's fields in the seed's order."""
+        document: dict[str, Any] = {
+            "version": self.version,
+            "pool_id": self.pool_id,
+            "updated_at": self.updated_at,
+            "models": [entry.to_dict() for entry in self.models],
+        }
+        if self.extra:
+            document.update(self.extra)
+        return document
+
+    @classmethod
+    def from_dict(cls, document: object) -> ModelCatalog:
+        """Build and validate a catalog from a current-version document (see `migrations`)."""
+        if not isinstance(document, dict):
+            raise CatalogInvalidError(
+                "(document)", f"must be a JSON object, got {_describe(document)}"
+            )
+        for key in CATALOG_FIELDS:
+            if key not in document:
+                raise CatalogInvalidError(key, "is missing")
+        models = document["models"]
+        if not isinstance(models, list):
+            raise CatalogInvalidError("models", f"must be a list, got {_describe(models)}")
+        catalog = cls(
+            version=document["version"],
+            pool_id=document["pool_id"],
+            updated_at=document["updated_at"],
+            models=[],
+            extra={k: v for k, v in document.items() if k not in _CATALOG_FIELD_SET},
+        )
+        # Entries are validated one by one as they are built; `validate` would do it twice.
+        entries = catalog.models
+        seen: dict[str, int] = {}
+        for index, raw in enumerate(models):
+            entry = ModelEntry.from_dict(raw, index)
+            if entry.id in seen:
+                raise CatalogInvalidError(
+                    "id",
+                    _duplicate_id(seen[entry.id], index),
+                    model_id=entry.id,
+                    index=index,
+                )
+            seen[entry.id] = index
+            entries.append(entry)
+        header = cls(
+            version=catalog.version,
+            pool_id=catalog.pool_id,
+            updated_at=catalog.updated_at,
+            extra=catalog.extra,
+        )
+        header.validate()
+        return catalog
+
+    def mark_saved(self) -> None:
+        """Remember the current content, so `changed_since_saved` can tell edits apart."""
+        self._baseline = content_key(self.to_dict())
+
+    def changed_since_saved(self) -> bool:
+        """Whether anything but `updated_at` differs from the last load or save."""
+        return self._baseline is None or self._baseline != content_key(self.to_dict())
+
+
+def content_key(document: dict[str, Any]) -> str:
+    """A compact, comparable form of a catalog document, leaving out `updated_at`."""
+    import json
+
+    rest = dict(document)
+    rest.pop("updated_at", None)
+    return json.dumps(rest, ensure_ascii=False, separators=(",", ":"))
+
+
+def _duplicate_id(first: int, second: int) -> str:
+    return f"is used twice (models[{first}] and models[{second}]); ids must be unique"
+
+
+def _matches_text(entry: ModelEntry, needle: str) -> bool:
+    repo = entry.metadata.get("repo") if isinstance(entry.metadata, dict) else None
+    haystack = (entry.id, entry.name, entry.architecture, repo if isinstance(repo, str) else "")
+    return any(needle in part.casefold() for part in haystack)

@@ -1,0 +1,307 @@
+"""Reading and writing catalog files without ever losing one.
+
+- Reads never lock: writers replace the file by `rename`, so a reader sees the old or the new
+  file, never half of one.
+- Writes go to a temp file in the same directory, are fsynced, and are renamed over the target;
+  the directory is fsynced after. The file's mode is kept. The previous file stays as `.bak`.
+- Every read-modify-write holds an exclusive `flock` on `<catalog>.lock` (a separate file that
+  is never deleted, so two processes can never hold locks on different inodes).
+- A file that does not parse or validate is reported and left alone; nothing replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from rbee.catalog.errors import (
+    CatalogCorruptError,
+    CatalogError,
+    CatalogInvalidError,
+    CatalogIOError,
+    CatalogLockError,
+    CatalogNotFoundError,
+)
+from rbee.catalog.migrations import migrate
+from rbee.catalog.model import ModelCatalog, content_key
+
+DEFAULT_LOCK_TIMEOUT = 30.0
+_held_locks: dict[Path, int] = {}
+"""Locks this process holds, with their nesting depth: `flock` is not re-entrant across fds."""
+
+
+def lock_path_for(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def backup_path_for(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+@contextlib.contextmanager
+def catalog_lock(
+    path: str | os.PathLike[str], timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> Iterator[None]:
+    """Hold the exclusive write lock of the catalog at `path` (re-entrant in one process)."""
+    target = Path(os.path.abspath(path))
+    if target in _held_locks:
+        _held_locks[target] += 1
+        try:
+            yield
+        finally:
+            _held_locks[target] -= 1
+        return
+    lock_path = lock_path_for(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise CatalogIOError(lock_path, "create the lock file", exc) from exc
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise CatalogLockError(lock_path, timeout) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        _held_locks[target] = 1
+        try:
+            yield
+        finally:
+            del _held_locks[target]
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def parse_catalog(data: bytes, path: Path | None = None) -> ModelCatalog:
+    """Parse, migrate and validate a catalog document given as bytes."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise CatalogCorruptError(path, "the file is not UTF-8 text", line, column) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise CatalogCorruptError(path, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise CatalogCorruptError(path, "JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. NaN, or an integer with too many digits
+        raise CatalogCorruptError(path, f"invalid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        error = CatalogInvalidError("(document)", "must be a JSON object with the catalog fields")
+        raise error.in_file(path) if path is not None else error
+    try:
+        catalog = ModelCatalog.from_dict(migrate(document, path))
+    except CatalogInvalidError as exc:
+        raise exc.in_file(path) if path is not None else exc from None
+    except RecursionError:
+        raise CatalogCorruptError(path, "JSON nested too deeply") from None
+    return catalog
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed in a catalog")
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        raise CatalogNotFoundError(path) from None
+    except IsADirectoryError as exc:
+        raise CatalogIOError(path, "read", exc) from None
+    except OSError as exc:
+        raise CatalogIOError(path, "read", exc) from None
+
+
+def load_catalog(path: str | os.PathLike[str], *, track_changes: bool = True) -> ModelCatalog:
+    """Read and validate the catalog at `path`.
+
+    With `track_changes` (the default), a later `save` can tell whether anything changed and
+    stamps `updated_at` only then; read-only callers may skip that bookkeeping.
+    """
+    target = Path(path)
+    catalog = parse_catalog(read_bytes(target), target)
+    if track_changes:
+        catalog.mark_saved()
+    return catalog
+
+
+def render_catalog(catalog: ModelCatalog) -> str:
+    """The catalog file's text: pretty JSON in the seed's field order, UTF-8, final newline."""
+    return json.dumps(catalog.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_catalog(catalog: ModelCatalog, path: str | os.PathLike[str]) -> None:
+    """Validate, stamp `updated_at` if the content changed, and write atomically with a backup."""
+    target = Path(path)
+    catalog.validate()
+    document = catalog.to_dict()
+    key = content_key(document)
+    if catalog._baseline != key:
+        catalog.touch()
+        document["updated_at"] = catalog.updated_at
+    data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    with catalog_lock(target):
+        _remove_stale_temp_files(target)
+        write_atomically(target, data)
+    catalog._baseline = key
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Replace `target` with `data` so that a crash leaves the old or the new file, whole.
+
+    The old file, when there is one, becomes `<target>.bak`.
+    """
+    directory = target.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CatalogIOError(directory, "create the catalog directory", exc) from None
+    mode = _existing_mode(target)
+    temp = directory / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise CatalogIOError(directory, "write to the catalog directory", exc) from None
+    try:
+        try:
+            if mode is not None:
+                os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if mode is not None:
+            _keep_backup(target)
+        os.replace(temp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise CatalogIOError(target, "write", exc) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(directory)
+
+
+def _remove_stale_temp_files(target: Path) -> None:
+    """Temp files left by a writer that was killed mid-save; only called under the lock."""
+    with contextlib.suppress(OSError):
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _existing_mode(target: Path) -> int | None:
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CatalogIOError(target, "read", exc) from None
+
+
+def _keep_backup(target: Path) -> None:
+    """Make `<target>.bak` the current file, atomically: a hard link, or a copy where links fail."""
+    backup = backup_path_for(target)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.bak.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staging)
+    try:
+        os.link(target, staging)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+            raise
+        import shutil
+
+        shutil.copy2(target, staging)
+    os.replace(staging, backup)
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def edit_catalog(
+    path: str | os.PathLike[str],
+    *,
+    create_pool_id: str | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> Iterator[ModelCatalog]:
+    """Read-modify-write under the catalog's lock.
+
+    Takes the lock, loads the catalog (or, when there is none and `create_pool_id` is given,
+    starts an empty one for that pool), yields it, then validates and saves it if it changed.
+    If the block raises, nothing is saved. A catalog that exists but cannot be read raises and
+    is never replaced.
+    """
+    target = Path(path)
+    with catalog_lock(target, lock_timeout):
+        try:
+            catalog = load_catalog(target)
+            existed = True
+        except CatalogNotFoundError:
+            if create_pool_id is None:
+                raise
+            catalog = ModelCatalog.new(create_pool_id)
+            existed = False
+        yield catalog
+        if not existed or catalog.changed_since_saved():
+            save_catalog(catalog, target)
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Raise `CatalogIOError` early when the catalog's directory cannot be written."""
+    directory = Path(path).parent
+    probe = directory if directory.exists() else directory.parent
+    if probe.exists() and not os.access(probe, os.W_OK):
+        raise CatalogIOError(
+            directory, "write to the catalog directory", OSError(errno.EACCES, "Permission denied")
+        )
+
+
+__all__ = [
+    "CatalogError",
+    "backup_path_for",
+    "catalog_lock",
+    "check_writable",
+    "edit_catalog",
+    "load_catalog",
+    "lock_path_for",
+    "parse_catalog",
+    "render_catalog",
+    "save_catalog",
+    "write_atomically",
+]
