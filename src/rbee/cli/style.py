@@ -1,0 +1,52 @@
+"""When to colour, and the few styles we use.
+
+Rules, strongest first: `--color always|never` (auto defers to the rest); `NO_COLOR` non-empty
+turns colour off; `FORCE_COLOR` non-empty turns it on; otherwise colour only when the stream is
+a terminal. JSON output is never coloured: callers simply don't style it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+COLOR_CHOICES = ("auto", "always", "never")
+
+_RESET = "\x1b[0m"
+_CODES = {
+    "bold": "1",
+    "dim": "2",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "cyan": "36",
+}
+
+
+def use_color(stream: TextIO, choice: str = "auto") -> bool:
+    """Whether output to `stream` should be coloured under `choice` and the environment."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Styler:
+    """Wraps text in ANSI styles, or leaves it alone when colour is off."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, *styles: str) -> str:
+        if not self.enabled or not styles:
+            return text
+        codes = ";".join(_CODES[s] for s in styles)
+        return f"\x1b[{codes}m{text}{_RESET}"
