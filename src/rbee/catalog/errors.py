@@ -6,11 +6,33 @@ and the field, say what is wrong, and mention the backup when there is one.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
 class CatalogError(Exception):
-    """Base class of every error raised by `rbee.catalog`."""
+    """Base class of every error raised by `rbee.catalog`.
+
+    The message is always one printable line: control characters, line separators and lone
+    surrogates (which could come from a file name or a field value) are shown as escapes, so a
+    CLI can print it as a single `error: ...` line on any terminal and in any encoding.
+    """
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(one_line(message), *args)
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def one_line(text: str) -> str:
+    """`text` with every unprintable character escaped, e.g. a newline as `\\x0a`."""
+    return _UNPRINTABLE.sub(_escape, text) if _UNPRINTABLE.search(text) else text
 
 
 def _backup_hint(path: Path | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rbee.catalog.errors import CatalogInvalidError, UnsupportedVersionError
-from rbee.catalog.model import SCHEMA_VERSION, VERSION_PATTERN
+from rbee.catalog.model import SCHEMA_VERSION, VERSION_PATTERN, _describe
 
 SUPPORTED_MAJOR = 1
 UNVERSIONED = "0.0"
@@ -23,7 +23,7 @@ Document = dict[str, Any]
 
 def _from_unversioned(document: Document) -> Document:
     # Drafts of the format had no version field and otherwise the 1.0 fields.
-    return {"version": "1.0", **document}
+    return {**document, "version": "1.0"}
 
 
 STEPS: list[tuple[str, str, Callable[[Document], Document]]] = [
@@ -36,9 +36,9 @@ def parse_version(version: object, path: Path | None = None) -> tuple[int, int]:
     """`'1.0'` -> `(1, 0)`; a malformed version is a `CatalogInvalidError`."""
     import re
 
-    if not isinstance(version, str) or not re.match(VERSION_PATTERN, version):
+    if not isinstance(version, str) or not re.fullmatch(VERSION_PATTERN, version):
         error = CatalogInvalidError(
-            "version", f"must be 'major.minor' such as '1.0', got {version!r}"
+            "version", f"must be 'major.minor' such as '1.0', got {_describe(version)}"
         )
         raise error.in_file(path) if path is not None else error
     major, minor = version.split(".")
@@ -46,15 +46,27 @@ def parse_version(version: object, path: Path | None = None) -> tuple[int, int]:
 
 
 def migrate(document: Document, path: Path | None = None) -> Document:
-    """Bring a parsed document to the current major version, or refuse a newer one."""
-    version = document.get("version", UNVERSIONED)
-    major, _minor = parse_version(version, path)
+    """Bring a parsed document to the current major version, or refuse a newer one.
+
+    A document without `version` is a pre-1.0 draft and goes through every step; an unknown
+    older version (say `0.9`) is refused rather than guessed at.
+    """
+    major, _minor = parse_version(document.get("version", UNVERSIONED), path)
     if major > SUPPORTED_MAJOR:
-        raise UnsupportedVersionError(path, str(version), f"{SUPPORTED_MAJOR}.x")
+        raise UnsupportedVersionError(path, str(document["version"]), f"{SUPPORTED_MAJOR}.x")
     for source, target, step in STEPS:
         if document.get("version", UNVERSIONED) == source:
             document = step(document)
-            assert document["version"] == target
+            if document.get("version") != target:  # a broken step is a bug, not user data
+                raise RuntimeError(f"migration {source} -> {target} produced {document!r:.80}")
+    major, _minor = parse_version(document.get("version"), path)
+    if major < SUPPORTED_MAJOR:
+        error = CatalogInvalidError(
+            "version",
+            f"{document['version']!r} is not a catalog format this rbee knows "
+            f"(it reads {SUPPORTED_MAJOR}.x and documents without a version)",
+        )
+        raise error.in_file(path) if path is not None else error
     # Any 1.x loads as it is: minor versions only add fields, which are kept as extras.
     return document
 

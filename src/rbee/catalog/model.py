@@ -1,6 +1,6 @@
 """The catalog's types and rules: `ModelEntry`, `ModelCatalog` and their validation.
 
-The field constraints live in one place, the `constraints` metadata of each dataclass field;
+The field constraints live in one place, the `constraints` metadata of each record field;
 the validators below enforce them and `rbee.catalog.schema` turns them into a JSON Schema.
 Unknown keys, at the top level and in entries, are kept in `extra` and written back, so a
 document from a newer 1.x rbee survives a round trip through this one.
@@ -12,9 +12,8 @@ import math
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from rbee.catalog.errors import CatalogInvalidError, ModelExistsError, ModelNotFoundError
 
@@ -30,11 +29,15 @@ MODELS_DIR = ".test-models"
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ARCHITECTURE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
+REPO_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$"
 VERSION_PATTERN = r"^[0-9]+\.[0-9]+$"
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|\+00:00)$"
 )
+TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]+$"
+"""Non-empty text without control characters or line separators (names, paths, pool ids)."""
+# The patterns above are also the JSON Schema's; Python checks them with `fullmatch`, because
+# there `$` would also match before a trailing newline.
 # Control characters (C0, DEL, C1), the Unicode line separators and lone surrogates: none of
 # them belongs in a name shown in a table, and a lone surrogate cannot even be written as UTF-8.
 _FORBIDDEN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
@@ -70,7 +73,7 @@ def now_timestamp() -> str:
 
 
 def _parse_timestamp(text: str) -> datetime | None:
-    if not _TIMESTAMP.match(text):
+    if not _TIMESTAMP.fullmatch(text):
         return None
     main, _, rest = text.partition(".")
     try:
@@ -85,6 +88,26 @@ def _parse_timestamp(text: str) -> datetime | None:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_list(value: Any) -> Any:
+    """An iterable of backends becomes a list; a string or non-iterable is left for `problems`."""
+    if isinstance(value, str | bytes | dict):
+        return value
+    try:
+        return list(value)
+    except TypeError:
+        return value
+
+
+def _as_float(value: Any) -> Any:
+    """JSON integers become floats (the seed's `f64`); anything else is left for validation."""
+    if _is_int(value):
+        try:
+            return float(value)
+        except OverflowError:
+            return value  # too large for a float: `problems` reports it
+    return value
 
 
 def _text_problem(value: object, what: str = "text") -> str | None:
@@ -140,12 +163,65 @@ def json_value_problem(value: object, depth: int = 0) -> str | None:
     return f"holds a {type(value).__name__}, which JSON cannot represent"
 
 
+class FieldSpec:
+    """A record field's metadata: its JSON Schema constraints, and whether it is serialized."""
+
+    __slots__ = ("metadata",)
+
+    def __init__(self, metadata: dict[str, Any]) -> None:
+        self.metadata = metadata
+
+
+def field(*, metadata: dict[str, Any] | None = None, **_ignored: Any) -> Any:
+    """Declare a record field's metadata (a light stand-in for `dataclasses.field`).
+
+    `dataclasses` imports `inspect` and half the standard library, which costs the CLIs about a
+    third of their start-up budget; records need only ordered fields, `==` and a repr.
+    """
+    return FieldSpec(metadata or {})
+
+
+_RecordT = TypeVar("_RecordT", bound=type)
+
+
+def _record(cls: _RecordT) -> _RecordT:
+    """Collect a class's annotated fields (in order) and give it field-wise `==` and repr."""
+    specs: list[tuple[str, FieldSpec]] = []
+    for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063 - inspect is the cost we avoid
+        spec = cls.__dict__.get(name)
+        if isinstance(spec, FieldSpec):
+            specs.append((name, spec))
+            delattr(cls, name)
+    names = tuple(name for name, _ in specs)
+    cls.__record_fields__ = tuple(specs)  # type: ignore[attr-defined]
+
+    def __eq__(self: Any, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in names)
+
+    def __repr__(self: Any) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+        return f"{self.__class__.__name__}({fields})"
+
+    cls.__eq__ = __eq__  # type: ignore[method-assign,assignment]
+    cls.__repr__ = __repr__  # type: ignore[method-assign,assignment]
+    cls.__hash__ = None  # type: ignore[assignment]
+    return cls
+
+
+def record_fields(cls: type) -> tuple[tuple[str, FieldSpec], ...]:
+    """The (name, spec) pairs of a record class, in declaration order."""
+    fields: tuple[tuple[str, FieldSpec], ...] = cls.__record_fields__  # type: ignore[attr-defined]
+    return fields
+
+
 def _c(**constraints: Any) -> dict[str, Any]:
     """Field metadata: the JSON Schema constraints that the validators below enforce."""
     return {"constraints": constraints}
 
 
-@dataclass(init=False, eq=True, repr=True)
+@_record
 class ModelEntry:
     """One model in a pool's catalog; the seed's `ModelEntry`.
 
@@ -160,10 +236,11 @@ class ModelEntry:
             "digit; unique in the catalog. Used as a directory name.",
         )
     )
-    name: str = field(metadata=_c(minLength=1, description="Human-readable name."))
+    name: str = field(metadata=_c(pattern=TEXT_PATTERN, description="Human-readable name."))
     path: str = field(
         metadata=_c(
-            minLength=1, description="Where the model's files are, relative to the pool root."
+            pattern=TEXT_PATTERN,
+            description="Where the model's files are, relative to the pool root.",
         )
     )
     format: str = field(metadata=_c(enum=list(FORMATS)))
@@ -183,7 +260,7 @@ class ModelEntry:
                 },
                 "context_length": {"type": "integer", "minimum": 1},
                 "vocab_size": {"type": "integer", "minimum": 1},
-                "quantization": {"type": "string", "minLength": 1},
+                "quantization": {"type": "string", "pattern": TEXT_PATTERN},
                 "parameters": {"type": "integer", "minimum": 1},
             },
             additionalProperties=True,
@@ -210,18 +287,16 @@ class ModelEntry:
     ) -> None:
         self.id = id
         self.name = name
-        self.path = (
-            f"{MODELS_DIR}/{id}"
-            if path is None
-            else path
-            if isinstance(path, str)
-            else os.fspath(path)
-        )
+        if path is None:
+            path = f"{MODELS_DIR}/{id}"
+        elif isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        self.path = path
         self.format = format
-        self.size_gb = float(size_gb) if _is_int(size_gb) else size_gb
+        self.size_gb = _as_float(size_gb)
         self.architecture = architecture
         self.downloaded = downloaded
-        self.backends = list(backends) if not isinstance(backends, str) else backends  # type: ignore[assignment]
+        self.backends = _as_list(backends)
         self.metadata = {} if metadata is None else metadata
         self.extra = {} if extra is None else extra
         if _validate:
@@ -231,7 +306,7 @@ class ModelEntry:
 
     def problems(self) -> Iterator[tuple[str, str]]:
         """Each broken rule as (field, problem), in field order."""
-        if not isinstance(self.id, str) or not _ID.match(self.id):
+        if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
             yield (
                 "id",
                 "must be 1-64 ASCII letters, digits, '.', '_' or '-', starting with a letter "
@@ -248,9 +323,10 @@ class ModelEntry:
         size = self.size_gb
         if not isinstance(size, float | int) or isinstance(size, bool):
             yield "size_gb", f"must be a number of GB, got {_describe(size)}"
-        elif not math.isfinite(size) or size < 0:
-            yield "size_gb", f"must be a finite number >= 0, got {size!r}"
-        if not isinstance(self.architecture, str) or not _ARCHITECTURE.match(self.architecture):
+        elif isinstance(size, int) or not math.isfinite(size) or size < 0:
+            # An int here did not fit in a float (see `_as_float`).
+            yield "size_gb", f"must be a finite number >= 0, got {_describe(size)}"
+        if not isinstance(self.architecture, str) or not _ARCHITECTURE.fullmatch(self.architecture):
             yield (
                 "architecture",
                 "must be a lower-case token of letters, digits, '.', '_' or '-' "
@@ -290,7 +366,7 @@ class ModelEntry:
             return
         if "repo" in metadata:
             repo = metadata["repo"]
-            if not isinstance(repo, str) or not _REPO.match(repo) or ".." in repo:
+            if not isinstance(repo, str) or not _REPO.fullmatch(repo):
                 yield (
                     "metadata.repo",
                     f"must be a Hugging Face repo id 'owner/name', got {_describe(repo)}",
@@ -352,7 +428,7 @@ class ModelEntry:
         entry.path = document["path"]
         entry.format = document["format"]
         size = document["size_gb"]
-        entry.size_gb = float(size) if _is_int(size) else size
+        entry.size_gb = _as_float(size)
         entry.architecture = document["architecture"]
         entry.downloaded = document["downloaded"]
         entry.backends = document["backends"]
@@ -377,7 +453,7 @@ _ENTRY_FIELD_SET = frozenset(ENTRY_FIELDS)
 _CATALOG_FIELD_SET = frozenset(CATALOG_FIELDS)
 
 
-@dataclass(init=False, eq=True, repr=True)
+@_record
 class ModelCatalog:
     """A pool's catalog; the seed's `ModelCatalog`.
 
@@ -387,12 +463,13 @@ class ModelCatalog:
 
     version: str = field(
         metadata=_c(
-            pattern=VERSION_PATTERN,
+            # The schema describes format 1.x; other majors are refused by `migrations`.
+            pattern=r"^1\.[0-9]+$",
             description="Format version, major.minor. This rbee reads 1.x and writes 1.0.",
         )
     )
     pool_id: str = field(
-        metadata=_c(minLength=1, description="The pool's name, e.g. mac.home.arpa.")
+        metadata=_c(pattern=TEXT_PATTERN, description="The pool's name, e.g. mac.home.arpa.")
     )
     updated_at: str = field(
         metadata=_c(
@@ -418,6 +495,8 @@ class ModelCatalog:
         self.models = list(models)
         self.extra = {} if extra is None else extra
         self._baseline: str | None = None
+        # Which file, and which version of it, this catalog was loaded from or saved to.
+        self._file_state: tuple[str, tuple[int, int, int, int]] | None = None
 
     @classmethod
     def new(cls, pool_id: str) -> ModelCatalog:
@@ -534,19 +613,19 @@ class ModelCatalog:
 
     def touch(self) -> None:
         """Stamp `updated_at` with the current time, always moving it forward."""
-        stamp = now_timestamp()
-        if stamp <= self.updated_at.replace("+00:00", "Z"):
-            previous = _parse_timestamp(self.updated_at)
-            if previous is not None:
-                stamp = (previous + timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        self.updated_at = stamp
+        moment = datetime.now(UTC)
+        previous = _parse_timestamp(self.updated_at) if isinstance(self.updated_at, str) else None
+        if previous is not None and moment <= previous:
+            # Two edits within a clock tick, or a clock that went back: still move forward.
+            moment = previous + timedelta(microseconds=1)
+        self.updated_at = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     # -- validation and conversion ----------------------------------------------------------
 
     def validate(self) -> None:
         """Raise `CatalogInvalidError` for the first broken rule in the document."""
         version = self.version
-        if not isinstance(version, str) or not _VERSION.match(version):
+        if not isinstance(version, str) or not _VERSION.fullmatch(version):
             raise CatalogInvalidError(
                 "version", f"must be 'major.minor' such as '1.0', got {_describe(version)}"
             )

@@ -1,4 +1,4 @@
-"""The catalog's JSON Schema, generated from the dataclasses in `rbee.catalog.model`.
+"""The catalog's JSON Schema, generated from the record classes in `rbee.catalog.model`.
 
 Types come from the fields' annotations, constraints from their `constraints` metadata (the same
 constants the validators use). `python -m rbee.catalog.schema` prints it; the committed copy is
@@ -7,12 +7,11 @@ constants the validators use). `python -m rbee.catalog.schema` prints it; the co
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import typing
 from typing import Any
 
-from rbee.catalog.model import SCHEMA_VERSION, ModelCatalog, ModelEntry
+from rbee.catalog.model import SCHEMA_VERSION, ModelCatalog, ModelEntry, record_fields
 
 SCHEMA_ID = "https://rbee.invalid/schemas/catalog-1.schema.json"
 
@@ -32,7 +31,7 @@ def _json_type(annotation: Any, definitions: dict[str, Any]) -> dict[str, Any]:
         return {"type": "array", "items": _json_type(item, definitions)}
     if origin is dict:
         return {"type": "object"}
-    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+    if isinstance(annotation, type) and hasattr(annotation, "__record_fields__"):
         definitions[annotation.__name__] = _object_schema(annotation, definitions)
         return {"$ref": f"#/$defs/{annotation.__name__}"}
     raise TypeError(f"no JSON Schema type for {annotation!r}")
@@ -42,10 +41,10 @@ def _object_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for item in dataclasses.fields(cls):
+    for name, item in record_fields(cls):
         if item.metadata.get("serialized", True) is False:
             continue
-        schema = _json_type(hints[item.name], definitions)
+        schema = _json_type(hints[name], definitions)
         constraints = dict(item.metadata.get("constraints", {}))
         description = constraints.pop("description", None)
         if "items" in constraints and "items" in schema:
@@ -53,8 +52,8 @@ def _object_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
         if description:
             schema = {"description": description, **schema}
         schema.update(constraints)
-        properties[item.name] = schema
-        required.append(item.name)
+        properties[name] = schema
+        required.append(name)
     doc = (cls.__doc__ or "").strip().splitlines()[0]
     return {
         "type": "object",

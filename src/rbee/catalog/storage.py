@@ -6,7 +6,8 @@
   the directory is fsynced after. The file's mode is kept. The previous file stays as `.bak`.
 - Every read-modify-write holds an exclusive `flock` on `<catalog>.lock` (a separate file that
   is never deleted, so two processes can never hold locks on different inodes).
-- A file that does not parse or validate is reported and left alone; nothing replaces it.
+- A file that does not parse or validate is reported and left alone; nothing replaces it, not
+  even a `save` of a catalog that was not loaded from that file (see `_check_replaceable`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import fcntl
 import json
 import os
 import time
+from _thread import get_ident
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,8 +34,12 @@ from rbee.catalog.migrations import migrate
 from rbee.catalog.model import ModelCatalog, content_key
 
 DEFAULT_LOCK_TIMEOUT = 30.0
-_held_locks: dict[Path, int] = {}
-"""Locks this process holds, with their nesting depth: `flock` is not re-entrant across fds."""
+_held_locks: dict[tuple[Path, int], int] = {}
+"""Locks held by each thread of this process, with their nesting depth.
+
+`flock` is not re-entrant across file descriptors, so a thread that already holds a catalog's
+lock must not take it again; other threads open their own descriptor and wait like any process.
+"""
 
 
 def lock_path_for(path: Path) -> Path:
@@ -50,12 +56,13 @@ def catalog_lock(
 ) -> Iterator[None]:
     """Hold the exclusive write lock of the catalog at `path` (re-entrant in one process)."""
     target = Path(os.path.abspath(path))
-    if target in _held_locks:
-        _held_locks[target] += 1
+    key = (target, get_ident())
+    if key in _held_locks:
+        _held_locks[key] += 1
         try:
             yield
         finally:
-            _held_locks[target] -= 1
+            _held_locks[key] -= 1
         return
     lock_path = lock_path_for(target)
     try:
@@ -75,11 +82,11 @@ def catalog_lock(
                     raise CatalogLockError(lock_path, timeout) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
-        _held_locks[target] = 1
+        _held_locks[key] = 1
         try:
             yield
         finally:
-            del _held_locks[target]
+            del _held_locks[key]
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
@@ -119,10 +126,19 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed in a catalog")
 
 
+FileState = tuple[int, int, int, int]
+"""(device, inode, size, mtime_ns) of a catalog file: which version of the file we hold."""
+
+
 def read_bytes(path: Path) -> bytes:
+    return _read_with_state(path)[0]
+
+
+def _read_with_state(path: Path) -> tuple[bytes, FileState]:
     try:
         with open(path, "rb") as file:
-            return file.read()
+            data = file.read()
+            return data, _state_of(os.fstat(file.fileno()))
     except FileNotFoundError:
         raise CatalogNotFoundError(path) from None
     except IsADirectoryError as exc:
@@ -138,10 +154,39 @@ def load_catalog(path: str | os.PathLike[str], *, track_changes: bool = True) ->
     stamps `updated_at` only then; read-only callers may skip that bookkeeping.
     """
     target = Path(path)
-    catalog = parse_catalog(read_bytes(target), target)
+    data, state = _read_with_state(target)
+    catalog = parse_catalog(data, target)
+    catalog._file_state = (os.path.abspath(target), state)
     if track_changes:
         catalog.mark_saved()
     return catalog
+
+
+def _state_of(stat: os.stat_result) -> FileState:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _current_state(target: Path) -> FileState | None:
+    try:
+        return _state_of(os.stat(target))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CatalogIOError(target, "read", exc) from None
+
+
+def _check_replaceable(catalog: ModelCatalog, target: Path) -> None:
+    """Refuse to replace a file that is not a catalog this rbee can read.
+
+    A catalog saved back to the file it was loaded from (and that nobody has replaced since)
+    is the common case and costs one `stat`. Anything else, e.g. a new catalog saved over an
+    existing path, first reads what is there: a corrupt, invalid or newer-format file raises
+    and stays as it is, instead of being pushed out (and, one save later, out of `.bak` too).
+    """
+    current = _current_state(target)
+    if current is None or catalog._file_state == (os.path.abspath(target), current):
+        return
+    parse_catalog(read_bytes(target), target)
 
 
 def render_catalog(catalog: ModelCatalog) -> str:
@@ -160,9 +205,12 @@ def save_catalog(catalog: ModelCatalog, path: str | os.PathLike[str]) -> None:
         document["updated_at"] = catalog.updated_at
     data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     with catalog_lock(target):
+        _check_replaceable(catalog, target)
         _remove_stale_temp_files(target)
         write_atomically(target, data)
+        state = _current_state(target)
     catalog._baseline = key
+    catalog._file_state = None if state is None else (os.path.abspath(target), state)
 
 
 def write_atomically(target: Path, data: bytes) -> None:
@@ -208,10 +256,12 @@ def write_atomically(target: Path, data: bytes) -> None:
 
 def _remove_stale_temp_files(target: Path) -> None:
     """Temp files left by a writer that was killed mid-save; only called under the lock."""
+    prefix = f".{target.name}."
     with contextlib.suppress(OSError):
-        for stale in target.parent.glob(f".{target.name}.*.tmp"):
-            with contextlib.suppress(OSError):
-                stale.unlink()
+        for name in os.listdir(target.parent):
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(target.parent / name)
 
 
 def _existing_mode(target: Path) -> int | None:

@@ -36,8 +36,6 @@ def report(message: str) -> None:
 
 def run(main: Callable[[], int], prog: str) -> int:
     """Run a CLI's `main`, mapping every failure to a message and a named exit code."""
-    from rbee.catalog.errors import CatalogError
-
     try:
         return main()
     except KeyboardInterrupt:
@@ -49,18 +47,19 @@ def run(main: Callable[[], int], prog: str) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return exitcodes.FAILURE
-    except (UsageError, CommandError, CatalogError, OSError) as exc:
-        if debug_enabled():
-            raise
-        report(str(exc) if not isinstance(exc, OSError) else _os_error_message(exc))
-        if isinstance(exc, UsageError):
-            return exitcodes.USAGE
-        if isinstance(exc, CommandError):
-            return exc.exit_code
-        return exitcodes.FAILURE
     except Exception as exc:
         if debug_enabled():
             raise
+        # Imported only now: a command that never touches a catalog must not pay for it.
+        from rbee.catalog.errors import CatalogError
+
+        if isinstance(exc, UsageError | CommandError | CatalogError | OSError):
+            report(str(exc) if not isinstance(exc, OSError) else _os_error_message(exc))
+            if isinstance(exc, UsageError):
+                return exitcodes.USAGE
+            if isinstance(exc, CommandError):
+                return exc.exit_code
+            return exitcodes.FAILURE
         report(
             f"{prog}: unexpected {type(exc).__name__}: {exc} (run with RBEE_DEBUG=1 for details)"
         )

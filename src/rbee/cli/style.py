@@ -8,7 +8,10 @@ a terminal. JSON output is never coloured: callers simply don't style it.
 from __future__ import annotations
 
 import os
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 COLOR_CHOICES = ("auto", "always", "never")
 

@@ -1,0 +1,120 @@
+"""Model file headers: our GGUF reader against llama.cpp's gguf.GGUFReader, and header-only reads.
+
+1. A GGUF with a 150,000-entry token array (plus scores and types), read once by each reader in
+   the same run, with the same answers asserted. Target: ours >= 100x faster.
+2. `inspect_path` on a 20 GB sparse GGUF (header written, the rest a hole) against the same
+   header in a 1 MB file. Target: <= 1.5x, i.e. the cost does not grow with the weights.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+TOKENS = 150_000
+SPEEDUP_TARGET = 100.0
+SPARSE_RATIO_TARGET = 1.5
+SPARSE_SIZE = 20 * 10**9
+SMALL_SIZE = 10**6
+
+
+def _write_gguf(path: Path, tokens: int) -> Path:
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(path, "llama")
+    writer.add_name("Bench Llama")
+    writer.add_context_length(4096)
+    writer.add_file_type(15)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list([f"token-{i}" for i in range(tokens)])
+    writer.add_token_scores([float(i) for i in range(tokens)])
+    writer.add_token_types([1] * tokens)
+    writer.add_tensor("token_embd.weight", np.zeros((256, 64), dtype=np.float32))
+    writer.add_tensor("output.weight", np.zeros((256, 64), dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def _against_reference(directory: Path) -> bool:
+    import gguf
+
+    from rbee.modelfiles import gguf as our_gguf
+
+    path = _write_gguf(directory / "vocab.gguf", TOKENS)
+    started = time.perf_counter()
+    ours = our_gguf.read_header(path)
+    our_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    theirs = gguf.GGUFReader(path)
+    their_seconds = time.perf_counter() - started
+
+    assert ours.architecture == theirs.fields["general.architecture"].contents() == "llama"
+    assert ours.context_length == theirs.fields["llama.context_length"].contents() == 4096
+    assert ours.vocab_size == len(theirs.fields["tokenizer.ggml.tokens"].data) == TOKENS
+    assert ours.file_type == theirs.fields["general.file_type"].contents() == 15
+    assert [t.name for t in ours.tensors] == [t.name for t in theirs.tensors]
+    assert ours.parameters == sum(t.n_elements for t in theirs.tensors)
+
+    speedup = their_seconds / our_seconds
+    size_mb = path.stat().st_size / 1e6
+    print(f"GGUF with {TOKENS:,} tokens ({size_mb:.1f} MB), one read each:")
+    print(f"  rbee.modelfiles.gguf  {our_seconds * 1000:9.1f} ms")
+    print(f"  gguf.GGUFReader       {their_seconds * 1000:9.1f} ms")
+    met = speedup >= SPEEDUP_TARGET
+    print(
+        f"  speed-up {speedup:.0f}x (target >= {SPEEDUP_TARGET:.0f}x) {'ok' if met else 'MISSED'}"
+    )
+    return met
+
+
+def _median_inspect(path: Path, runs: int) -> float:
+    from rbee.modelfiles import inspect_path
+
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        info = inspect_path(path)
+        timings.append(time.perf_counter() - started)
+        assert info.downloaded
+        assert info.size_bytes == path.stat().st_size
+    return statistics.median(timings)
+
+
+def _header_only(directory: Path) -> bool:
+    source = _write_gguf(directory / "header.gguf", 5_000).read_bytes()
+    assert len(source) < SMALL_SIZE
+    small = directory / "small" / "model.gguf"
+    sparse = directory / "sparse" / "model.gguf"
+    for path, size in ((small, SMALL_SIZE), (sparse, SPARSE_SIZE)):
+        path.parent.mkdir()
+        with path.open("wb") as stream:
+            stream.write(source)
+            stream.truncate(size)
+    _median_inspect(small, 5)  # warm the page cache and imports
+    _median_inspect(sparse, 5)
+    small_seconds = _median_inspect(small, 41)
+    sparse_seconds = _median_inspect(sparse, 41)
+    ratio = sparse_seconds / small_seconds
+    print("inspect_path, same header, median of 41:")
+    print(f"  1 MB file             {small_seconds * 1000:9.2f} ms")
+    print(f"  20 GB sparse file     {sparse_seconds * 1000:9.2f} ms")
+    met = ratio <= SPARSE_RATIO_TARGET
+    print(f"  ratio {ratio:.2f}x (target <= {SPARSE_RATIO_TARGET}x) {'ok' if met else 'MISSED'}")
+    return met
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="rbee-bench-modelfiles-") as name:
+        directory = Path(name)
+        results = [_against_reference(directory), _header_only(directory)]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Where a command's output goes and how it looks: human text, JSON or nothing.
+
+Results go to stdout; hints and progress go to stderr, so a script reading stdout sees only the
+result. JSON is never coloured.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rbee.cli.style import Styler, use_color
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
+
+class Output:
+    """A command's two streams, each with its own colour decision."""
+
+    def __init__(
+        self,
+        color: str = "auto",
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.stdout = sys.stdout if stdout is None else stdout
+        self.stderr = sys.stderr if stderr is None else stderr
+        self.style = Styler(use_color(self.stdout, color))
+        self.err_style = Styler(use_color(self.stderr, color))
+
+    def line(self, text: str = "") -> None:
+        """One line of the result on stdout."""
+        self.stdout.write(text + "\n")
+
+    def lines(self, lines: list[str]) -> None:
+        self.stdout.write("".join(line + "\n" for line in lines))
+
+    def json(self, document: Any) -> None:
+        """A JSON result on stdout, indented like the catalog file, never coloured."""
+        import json
+
+        self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+    def hint(self, text: str) -> None:
+        """A hint or a note on stderr (yellow when stderr takes colour)."""
+        self.stderr.write(self.err_style(text, "yellow") + "\n")
+        self.stderr.flush()
+
+    def terminal_width(self) -> int | None:
+        """The width of the terminal stdout writes to, or None when it is not a terminal."""
+        try:
+            if not self.stdout.isatty():
+                return None
+            return os.get_terminal_size(self.stdout.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            return None

@@ -1,0 +1,39 @@
+"""`rbee-hive models catalog`: the seed's table, the catalog document as JSON, or ids."""
+
+from __future__ import annotations
+
+import argparse
+
+from rbee.hive.context import Hive
+
+
+def run(args: argparse.Namespace, hive: Hive) -> int:
+    from rbee.catalog import CatalogNotFoundError, ModelCatalog, load_catalog
+
+    found = True
+    try:
+        catalog = load_catalog(hive.catalog_path, track_changes=False)
+    except CatalogNotFoundError:
+        found = False
+        hive.out.hint(
+            f"No catalog found at {hive.catalog_path}. Create one with 'rbee-hive models register'"
+        )
+        catalog = ModelCatalog.new(hive.pool_id)
+    entries = catalog.filter(
+        architecture=args.architecture,
+        backend=args.backend,
+        format=args.format,
+        downloaded=args.downloaded,
+        text=args.search,
+    )
+    if args.json:
+        hive.out.json(catalog.with_models(entries).to_dict())
+    elif args.quiet:
+        hive.out.lines([entry.id for entry in entries])
+    elif found:
+        from rbee.hive.render import catalog_table
+
+        hive.out.lines(
+            catalog_table(catalog.pool_id, entries, hive.out.style, hive.out.terminal_width())
+        )
+    return 0

@@ -1,0 +1,59 @@
+"""What every `rbee-hive` command is handed: where the pool and its catalog are, and the output.
+
+Paths: the pool's root is `--root`, else `$RBEE_ROOT`, else the current directory. The catalog is
+`--catalog`, else `$RBEE_CATALOG`, else `ROOT/.test-models/catalog.json`. A new catalog's pool id is
+`--pool-id`, else `$RBEE_POOL_ID`, else the host name (from `uname`: no DNS look-up, which would
+cost start-up time and can hang).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+
+from rbee.cli.output import Output
+
+MODELS_DIR = ".test-models"
+CATALOG_NAME = "catalog.json"
+
+
+def _setting(args: argparse.Namespace, name: str, environ: Mapping[str, str], variable: str) -> str:
+    value = getattr(args, name, None)
+    if value is not None:
+        return str(value)
+    return environ.get(variable, "")
+
+
+def host_pool_id() -> str:
+    """The machine's host name, as `uname -n` prints it."""
+    return os.uname().nodename or "localhost"
+
+
+class Hive:
+    """The resolved global options of one `rbee-hive` run."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        environ: Mapping[str, str] | None = None,
+        output: Output | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.root = _setting(args, "root", env, "RBEE_ROOT") or "."
+        catalog = _setting(args, "catalog", env, "RBEE_CATALOG")
+        self.catalog_path = catalog or (
+            os.path.join(self.root, MODELS_DIR, CATALOG_NAME)
+            if self.root != "."
+            else f"{MODELS_DIR}/{CATALOG_NAME}"
+        )
+        self.pool_id = _setting(args, "pool_id", env, "RBEE_POOL_ID") or host_pool_id()
+        self.color = getattr(args, "color", None) or "auto"
+        self.out = Output(self.color) if output is None else output
+
+    def require_root(self) -> None:
+        """Refuse to create a catalog under a pool root that does not exist (a typo, likely)."""
+        if self.root != "." and not os.path.isdir(self.root):
+            from rbee.cli.errors import CommandError
+
+            raise CommandError(f"the pool root {self.root} is not a directory (--root/RBEE_ROOT)")

@@ -1,0 +1,138 @@
+"""What `rbee-hive` shows of model files (inspect, scan) and how `register` fills in from them.
+
+The reading is `rbee.modelfiles`; this module only turns its results into lines, JSON and
+`CommandError`s, and applies the files' facts to an entry being registered.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from rbee.cli.style import Styler
+
+if TYPE_CHECKING:
+    from rbee.catalog.entries_file import ListedEntry
+    from rbee.hive.context import Hive
+    from rbee.modelfiles import ModelInfo, ScanResult
+
+
+def resolve_on_pool(hive: Hive, path: str) -> str:
+    """A path the user gave, relative to the pool's root (the current directory by default)."""
+    return path if os.path.isabs(path) else os.path.join(hive.root, path)
+
+
+def format_count(count: int | None) -> str:
+    if count is None:
+        return "-"
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if count >= scale:
+            return f"{count / scale:.2f}{suffix} ({count:,})"
+    return f"{count:,}"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def info_lines(info: ModelInfo, style: Styler) -> list[str]:
+    """`models inspect` as a person reads it, like `ollama show`."""
+    downloaded = style("yes", "green") if info.downloaded else style("no", "red")
+    rows = [
+        ("path", info.path),
+        ("format", info.format),
+        ("architecture", _value(info.architecture)),
+        ("name", _value(info.name)),
+        ("parameters", format_count(info.parameters)),
+        ("context length", _value(info.context_length)),
+        ("vocab size", _value(info.vocab_size)),
+        ("quantization", _value(info.quantization)),
+        ("size", f"{info.size_bytes / 1e9:.2f} GB ({info.size_bytes:,} bytes)"),
+        ("downloaded", downloaded),
+    ]
+    if info.backends is not None:
+        rows.append(("backends", ", ".join(info.backends) + " only"))
+    if info.missing:
+        rows.append(("missing", style(", ".join(info.missing), "red")))
+    if info.partial:
+        rows.append(("partial", style(", ".join(info.partial), "yellow")))
+    lines = [f"  {style(label.ljust(15), 'bold')}{value}" for label, value in rows]
+    lines.append(f"  {style('files'.ljust(15), 'bold')}{len(info.files)}")
+    lines.extend(f"    {name}" for name in info.files)
+    return lines
+
+
+def scan_lines(result: ScanResult, style: Styler) -> list[str]:
+    """One model's scan: a heading, each change, each disagreement, the problem if any."""
+    status = style("changed", "green") if result.changes else "unchanged"
+    lines = [f"{style(result.model_id, 'bold')}: {status}"]
+    if result.problem:
+        lines.append(f"  {style('!', 'red')} {result.problem}")
+    for change in result.changes:
+        lines.append(f"  {change.field}: {_value(change.old)} -> {_value(change.new)}")
+    for disagreement in result.disagreements:
+        lines.append(
+            f"  {style('?', 'yellow')} {disagreement.field}: registered "
+            f"{_value(disagreement.registered)!r}, the files say "
+            f"{_value(disagreement.on_disk)!r} (left as registered; "
+            "'rbee-hive models update' changes it)"
+        )
+    return lines
+
+
+def fill_in_from_files(hive: Hive, entries: list[ListedEntry]) -> list[ListedEntry]:
+    """`register`: where an entry's path already holds model files, take what they reveal.
+
+    Fields the user gave (flags, or keys in a `--from` list) win; `name`, `architecture` and
+    `backends` are never filled in, only their disagreements hinted on stderr.
+    """
+    # Most registrations come before the download: then there is nothing to read or import.
+    if not any(os.path.exists(resolve_on_pool(hive, listed.entry.path)) for listed in entries):
+        return entries
+    from rbee.catalog.entries_file import ListedEntry
+    from rbee.modelfiles import (
+        ModelFileError,
+        NoModelFilesError,
+        inspect_path,
+        revealed_metadata,
+    )
+    from rbee.modelfiles.inspect import disagreements, size_gb
+
+    filled: list[ListedEntry] = []
+    for listed in entries:
+        entry = listed.entry
+        location = resolve_on_pool(hive, entry.path)
+        try:
+            info = inspect_path(location)
+        except NoModelFilesError:
+            filled.append(listed)
+            continue
+        except ModelFileError as exc:
+            hive.out.hint(f"note: {entry.id}: the files were not read: {exc}")
+            filled.append(listed)
+            continue
+        entry = entry.copy()
+        given = listed.given
+        if "format" not in given:
+            entry.format = info.format
+        if "downloaded" not in given:
+            entry.downloaded = info.downloaded
+        if "size_gb" not in given and info.downloaded:
+            entry.size_gb = size_gb(info.size_bytes)
+        for key, value in revealed_metadata(info).items():
+            if f"metadata.{key}" not in given:
+                entry.metadata[key] = value
+        entry.validate()
+        for disagreement in disagreements(entry, info):
+            hive.out.hint(
+                f"note: {entry.id}: {disagreement.field} is {_value(disagreement.registered)!r} "
+                f"but the files say {_value(disagreement.on_disk)!r}"
+            )
+        filled.append(ListedEntry(entry, given))
+    return filled

@@ -1,0 +1,117 @@
+"""How `rbee-hive` shows catalogs and entries to a person (the seed's table and more).
+
+The table is the seed's (WU2.3/WU2.4): a title, `=` rules 80 wide, columns ID (15), Name (30),
+Downloaded (12) and Size, `Total models: N`. Columns are counted in terminal cells, so ✅ and ❌
+(two cells each) line up; a longer id or name widens its column instead of being cut, except
+that on a terminal too narrow for it the Name column is shortened with `…`. Lines carry no
+trailing spaces, and there are no blank lines around the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rbee.cli.style import Styler
+from rbee.cli.table import cell_width, format_row, truncate
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from rbee.catalog import ModelEntry
+
+RULE_WIDTH = 80
+COLUMNS = ("ID", "Name", "Downloaded", "Size")
+MIN_WIDTHS = (15, 30, 12, 10)
+DOWNLOADED = "✅"
+NOT_DOWNLOADED = "❌"
+
+
+def format_size(size_gb: float) -> str:
+    return f"{size_gb:.1f} GB"
+
+
+def catalog_table(
+    pool_id: str,
+    entries: Sequence[ModelEntry],
+    style: Styler,
+    terminal_width: int | None = None,
+) -> list[str]:
+    """The seed's catalog table as lines; `terminal_width` None means "never cut"."""
+    rows = [
+        (
+            entry.id,
+            entry.name,
+            DOWNLOADED if entry.downloaded else NOT_DOWNLOADED,
+            format_size(entry.size_gb),
+        )
+        for entry in entries
+    ]
+    widths = [
+        max([minimum, *(cell_width(row[column]) for row in rows)])
+        for column, minimum in enumerate(MIN_WIDTHS)
+    ]
+    if terminal_width is not None:
+        overflow = sum(widths) + len(widths) - 1 - max(terminal_width, RULE_WIDTH)
+        if overflow > 0:
+            widths[1] = max(MIN_WIDTHS[1], widths[1] - overflow)
+            rows = [(r[0], truncate(r[1], widths[1]), r[2], r[3]) for r in rows]
+    rule_width = max(RULE_WIDTH, sum(widths[:3]) + 3 + max(len(r[3]) for r in rows or [("",) * 4]))
+
+    def color_status(column: int, text: str) -> str:
+        if column != 2:
+            return text
+        return style(text, "green" if text == DOWNLOADED else "red")
+
+    lines = [
+        style(f"Model Catalog for {pool_id}", "bold"),
+        "=" * rule_width,
+        format_row(COLUMNS, widths, lambda _column, text: style(text, "bold")),
+        "-" * rule_width,
+    ]
+    lines.extend(format_row(row, widths, color_status) for row in rows)
+    lines.append("=" * rule_width)
+    lines.append(f"Total models: {len(rows)}")
+    return lines
+
+
+def entry_lines(entry: ModelEntry, style: Styler) -> list[str]:
+    """Every field of one entry, one per line, labels aligned."""
+    metadata = entry.metadata if isinstance(entry.metadata, dict) else {}
+    fields: list[tuple[str, str]] = [
+        ("ID", entry.id),
+        ("Name", entry.name),
+        ("Path", entry.path),
+        ("Format", entry.format),
+        ("Size", format_size(entry.size_gb)),
+        ("Architecture", entry.architecture),
+        (
+            "Downloaded",
+            style(DOWNLOADED, "green") + " yes"
+            if entry.downloaded
+            else style(NOT_DOWNLOADED, "red") + " no",
+        ),
+        ("Backends", ", ".join(entry.backends)),
+    ]
+    labels = {
+        "repo": "Repo",
+        "context_length": "Context length",
+        "vocab_size": "Vocab size",
+        "quantization": "Quantization",
+        "parameters": "Parameters",
+    }
+    for key, label in labels.items():
+        if key in metadata:
+            fields.append((label, _plain(metadata[key])))
+    fields.extend(
+        (f"metadata.{key}", _plain(value)) for key, value in metadata.items() if key not in labels
+    )
+    fields.extend((key, _plain(value)) for key, value in entry.extra.items())
+    width = max(len(label) for label, _ in fields)
+    return [style(label.ljust(width), "bold") + "  " + value for label, value in fields]
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, ensure_ascii=False)

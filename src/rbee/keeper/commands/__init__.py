@@ -1,0 +1,1 @@
+"""The `llorch pool ...` commands; each module is imported only when its command runs."""

@@ -1,0 +1,102 @@
+"""What the remote commands share: which pools, the ssh runner, reaching pools concurrently."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from rbee.cli.errors import CommandError, UsageError
+from rbee.keeper.config import Pool, PoolsConfig, load_pools
+from rbee.keeper.ssh import DEFAULT_TIMEOUT, Runner, SshConfigError, ssh_base_command
+
+T = TypeVar("T")
+DEFAULT_PARALLEL = 8
+
+
+def load_config(args: argparse.Namespace) -> PoolsConfig:
+    pools = getattr(args, "pools", None)
+    return load_pools(Path(pools) if pools else None)
+
+
+def color_choice(args: argparse.Namespace) -> str:
+    return getattr(args, "color", None) or "auto"
+
+
+def select_pools(args: argparse.Namespace, config: PoolsConfig) -> list[Pool]:
+    """The pools named by `--host` (at either level) or `--all`, in the order given."""
+    hosts = [*getattr(args, "group_hosts", []), *getattr(args, "hosts", [])]
+    if getattr(args, "all", False):
+        if hosts:
+            raise UsageError("use --host or --all, not both")
+        if not config.pools:
+            where = config.path if config.exists else f"{config.path} (it does not exist)"
+            raise CommandError(
+                f'--all: no pools are configured in {where}; add [pools."NAME"] tables '
+                "(see docs/remote.md) or name pools with --host"
+            )
+        return list(config.pools.values())
+    if not hosts:
+        known = ", ".join(config.pools) if config.pools else "none configured"
+        raise UsageError(f"name a pool with --host NAME, or use --all (pools: {known})")
+    return [config.pool(host) for host in dict.fromkeys(hosts)]
+
+
+def make_runner(args: argparse.Namespace, config: PoolsConfig) -> Runner:
+    try:
+        base = ssh_base_command()
+    except SshConfigError as exc:
+        raise UsageError(str(exc)) from None
+    return Runner(
+        timeout=getattr(args, "timeout", DEFAULT_TIMEOUT),
+        pools_file=str(config.path),
+        base=base,
+    )
+
+
+def parallelism(args: argparse.Namespace) -> int:
+    value: int = getattr(args, "parallel", DEFAULT_PARALLEL)
+    return value
+
+
+def in_order(
+    pools: list[Pool], job: Callable[[Pool], T], parallel: int, runner: Runner
+) -> Iterator[T]:
+    """`job(pool)` for every pool, at most `parallel` at once, yielded in the pools' order.
+
+    Each result is yielded as soon as it and every earlier one are done, so output streams.
+    Ctrl-C kills every ssh still running.
+    """
+    if len(pools) == 1 or parallel == 1:
+        try:
+            for pool in pools:
+                yield job(pool)
+        except KeyboardInterrupt:
+            runner.kill_all()
+            raise
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor(max_workers=min(parallel, len(pools)))
+    try:
+        futures = [executor.submit(job, pool) for pool in pools]
+        for future in futures:
+            yield future.result()
+    except BaseException:
+        runner.kill_all()
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+
+
+def write_bytes(stream: TextIO, data: bytes) -> None:
+    """Write raw bytes to a text stream's buffer, in order with text already written to it."""
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stream.write(data.decode("utf-8", errors="replace"))
+        stream.flush()

@@ -1,0 +1,169 @@
+"""`pools.toml`: the pools llorch knows, and how to reach each one.
+
+    [pools."mac.home.arpa"]
+    ssh = "mac.home.arpa"             # ssh destination; defaults to the pool's name
+    workdir = "~/Projects/llama-orch" # where rbee-hive runs on the pool (its root)
+    hive = "rbee-hive"                # the command that runs rbee-hive there
+
+The file is `--pools FILE`, else `$RBEE_POOLS`, else `<user config dir>/rbee/pools.toml`.
+A missing file means no configured pools; a malformed one is an error naming the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from rbee.cli.errors import CommandError, UsageError
+
+DEFAULT_WORKDIR = "~/Projects/llama-orch"
+DEFAULT_HIVE = "rbee-hive"
+POOL_KEYS = ("ssh", "workdir", "hive")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One pool: its name (as shown), ssh destination, remote workdir and rbee-hive command."""
+
+    name: str
+    ssh: str
+    workdir: str = DEFAULT_WORKDIR
+    hive: str = DEFAULT_HIVE
+    configured: bool = True
+
+    def hive_words(self) -> list[str]:
+        """`hive` split into words as a POSIX shell would (validated when the file is read)."""
+        return shlex.split(self.hive)
+
+
+@dataclass(frozen=True)
+class PoolsConfig:
+    path: Path
+    exists: bool
+    pools: dict[str, Pool]
+
+    def pool(self, name: str) -> Pool:
+        """The configured pool `name`, or an ad-hoc pool reached at ssh destination `name`."""
+        configured = self.pools.get(name)
+        if configured is not None:
+            return configured
+        check_destination(name, "--host")
+        return Pool(name=name, ssh=name, configured=False)
+
+
+def default_pools_path() -> Path:
+    """`$RBEE_POOLS`, else `<user config dir>/rbee/pools.toml`."""
+    from_env = os.environ.get("RBEE_POOLS", "")
+    if from_env:
+        return Path(from_env)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("rbee", appauthor=False)) / "pools.toml"
+
+
+def check_destination(destination: str, where: str) -> None:
+    """Refuse destinations ssh could take for an option, or that cannot be a host name."""
+    if not destination:
+        raise UsageError(f"{where}: the ssh destination is empty")
+    if destination.startswith("-"):
+        raise UsageError(
+            f"{where}: refusing ssh destination {destination!r}: it starts with '-', "
+            "so ssh would read it as an option"
+        )
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in destination):
+        raise UsageError(
+            f"{where}: ssh destination {destination!r} contains whitespace or control characters"
+        )
+
+
+def load_pools(path: Path | None = None) -> PoolsConfig:
+    """Read the pools file (`path`, else the default); a missing file is an empty config."""
+    import tomllib
+
+    explicit = path is not None
+    target = path if path is not None else default_pools_path()
+    try:
+        data = target.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise CommandError(f"{target}: no such pools file") from None
+        return PoolsConfig(target, False, {})
+    except OSError as exc:
+        raise CommandError(f"{target}: cannot read the pools file: {exc.strerror or exc}") from exc
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CommandError(f"{target}:{line}: not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CommandError(f"{target}: {_toml_message(str(exc))}") from None
+    return PoolsConfig(target, True, _pools_from_document(document, target, data.decode("utf-8")))
+
+
+def _toml_message(message: str) -> str:
+    """`Invalid value (at line 3, column 5)` -> `line 3, column 5: invalid value`."""
+    import re
+
+    found = re.match(r"^(.*) \(at line (\d+), column (\d+)\)$", message)
+    if not found:
+        return f"not valid TOML: {message}"
+    reason, line, column = found.groups()
+    return f"line {line}, column {column}: not valid TOML: {reason[:1].lower()}{reason[1:]}"
+
+
+def _line_of(text: str, needle: str) -> str:
+    """`:N` for the first line mentioning `needle`, to point at the offending table or key."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return f":{number}"
+    return ""
+
+
+def _pools_from_document(document: dict[str, object], path: Path, text: str) -> dict[str, Pool]:
+    unknown = [key for key in document if key != "pools"]
+    if unknown:
+        raise CommandError(
+            f"{path}{_line_of(text, unknown[0])}: unknown top-level key {unknown[0]!r}; "
+            'pools are tables named [pools."NAME"]'
+        )
+    tables = document.get("pools", {})
+    if not isinstance(tables, dict):
+        raise CommandError(f"{path}{_line_of(text, 'pools')}: 'pools' must be a table of pools")
+    pools: dict[str, Pool] = {}
+    for name, table in tables.items():
+        where = f"{path}{_line_of(text, name)}: pool {name!r}"
+        if not isinstance(table, dict):
+            raise CommandError(f'{where}: must be a table ([pools."{name}"])')
+        for key in table:
+            if key not in POOL_KEYS:
+                raise CommandError(
+                    f"{path}{_line_of(text, key)}: pool {name!r}: unknown key {key!r} "
+                    f"(known: {', '.join(POOL_KEYS)})"
+                )
+        values: dict[str, str] = {"ssh": name, "workdir": DEFAULT_WORKDIR, "hive": DEFAULT_HIVE}
+        for key in POOL_KEYS:
+            if key not in table:
+                continue
+            value = table[key]
+            key_where = f"{path}{_line_of(text, key)}: pool {name!r}: {key}"
+            if not isinstance(value, str) or not value.strip():
+                raise CommandError(f"{key_where}: must be a non-empty string")
+            values[key] = value
+        ssh = values["ssh"]
+        try:
+            check_destination(ssh, f"{where}: ssh")
+        except UsageError as exc:
+            raise CommandError(str(exc)) from None
+        hive = values["hive"]
+        try:
+            words = shlex.split(hive)
+        except ValueError as exc:
+            raise CommandError(
+                f"{path}{_line_of(text, 'hive')}: pool {name!r}: hive: {exc}"
+            ) from None
+        if not words:
+            raise CommandError(f"{path}{_line_of(text, 'hive')}: pool {name!r}: hive is empty")
+        pools[name] = Pool(name=name, ssh=ssh, workdir=values["workdir"], hive=hive)
+    return pools

@@ -1,0 +1,367 @@
+"""What a model's files hold (`inspect_path`) and how a catalog entry differs (`scan_entry`).
+
+A model is either GGUF (one file, or the parts of a split `-00001-of-0000N.gguf`) or safetensors
+(one or more `.safetensors` files, or the shards of a `model.safetensors.index.json`, with a
+`config.json` beside them). It is downloaded when every weight file it needs is present and its
+header parses; partial files (`.incomplete`, `.part`, ...) mean a download is still under way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rbee.modelfiles import gguf, hfconfig, safetensors
+from rbee.modelfiles.errors import ModelFileError, NoModelFilesError
+
+if TYPE_CHECKING:
+    from rbee.catalog.model import ModelEntry
+
+PARTIAL_SUFFIXES = (".incomplete", ".part", ".partial", ".download", ".crdownload", ".aria2")
+MAX_FILES = 100_000
+"""A model directory with more files than this is not a model directory."""
+_CLEAN_TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$")
+# Quantized Hugging Face checkpoints whose kernels exist only for CUDA.
+_CUDA_ONLY_METHODS = (
+    "gptq",
+    "awq",
+    "bitsandbytes",
+    "fp8",
+    "exl2",
+    "marlin",
+    "compressed-tensors",
+    "aqlm",
+    "hqq",
+)
+
+
+@dataclass
+class ModelInfo:
+    """What the files of one model say about it. Values the files do not reveal are None."""
+
+    path: str
+    format: str
+    architecture: str | None = None
+    name: str | None = None
+    context_length: int | None = None
+    vocab_size: int | None = None
+    quantization: str | None = None
+    parameters: int | None = None
+    size_bytes: int = 0
+    files: list[str] = field(default_factory=list)
+    downloaded: bool = False
+    missing: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
+    backends: list[str] | None = None
+    """The only backends that can run these files, or None when every backend can."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "architecture": self.architecture,
+            "name": self.name,
+            "context_length": self.context_length,
+            "vocab_size": self.vocab_size,
+            "quantization": self.quantization,
+            "parameters": self.parameters,
+            "size_bytes": self.size_bytes,
+            "size_gb": size_gb(self.size_bytes),
+            "downloaded": self.downloaded,
+            "files": list(self.files),
+            "missing": list(self.missing),
+            "partial": list(self.partial),
+            "backends": None if self.backends is None else list(self.backends),
+        }
+
+
+def size_gb(size_bytes: int) -> float:
+    return round(size_bytes / 1e9, 9)
+
+
+def is_partial(name: str) -> bool:
+    return name.endswith(PARTIAL_SUFFIXES)
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise ModelFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _list_files(directory: Path) -> list[Path]:
+    """Every regular file under `directory` (following the symlinks a Hugging Face cache uses)."""
+    found: list[Path] = []
+    for current, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            candidate = Path(current) / name
+            if candidate.is_file():
+                found.append(candidate)
+                if len(found) > MAX_FILES:
+                    raise ModelFileError(
+                        directory, f"holds more than {MAX_FILES} files; not a model directory"
+                    )
+    return found
+
+
+def _relative(paths: list[Path], base: Path) -> list[str]:
+    return [os.path.relpath(p, base) for p in paths]
+
+
+def inspect_path(path: str | os.PathLike[str]) -> ModelInfo:
+    """Read the headers of the model at `path` (a weight file or a model directory).
+
+    Raises `NoModelFilesError` when there is nothing there, `ModelFileError` when a file is
+    broken or the directory holds several GGUF models.
+    """
+    target = Path(path)
+    if not target.exists():
+        raise NoModelFilesError(target, "does not exist")
+    if target.is_dir():
+        return _inspect_directory(target)
+    name = target.name
+    if is_partial(name):
+        info = ModelInfo(path=str(target), format=_format_of(name), partial=[name])
+        info.size_bytes = _file_size(target)
+        info.files = [name]
+        return info
+    if name.endswith(".gguf"):
+        return _inspect_gguf(target, target.parent)
+    if name.endswith(".safetensors.index.json"):
+        return _inspect_safetensors(target.parent, [], target, target.parent)
+    if name.endswith(".safetensors"):
+        return _inspect_safetensors(target.parent, [target], None, target.parent)
+    if name == "config.json":
+        return _inspect_directory(target.parent)
+    raise ModelFileError(target, "is neither a .gguf nor a .safetensors file")
+
+
+def _format_of(name: str) -> str:
+    return "gguf" if ".gguf" in name else "safetensors"
+
+
+def _inspect_directory(directory: Path) -> ModelInfo:
+    files = _list_files(directory)
+    partials = [f for f in files if is_partial(f.name)]
+    ggufs = [f for f in files if f.name.endswith(".gguf")]
+    indexes = [f for f in files if f.name.endswith(".safetensors.index.json")]
+    tensors = [f for f in files if f.name.endswith(".safetensors")]
+    if indexes or tensors:
+        preferred = [i for i in indexes if i.name == safetensors.INDEX_NAME]
+        index = (preferred or indexes)[0] if indexes else None
+        info = _inspect_safetensors(directory, tensors if index is None else [], index, directory)
+    elif ggufs:
+        groups: dict[str, Path] = {}
+        for file in ggufs:
+            match = gguf.SPLIT_PATTERN.match(file.name)
+            key = str(file.parent / match["stem"]) if match else str(file)
+            groups.setdefault(key, file)
+        if len(groups) > 1:
+            names = ", ".join(sorted(os.path.relpath(p, directory) for p in groups.values())[:5])
+            raise ModelFileError(
+                directory,
+                f"holds {len(groups)} GGUF models ({names}); inspect one of the files",
+            )
+        info = _inspect_gguf(next(iter(groups.values())), directory)
+    elif partials:
+        info = ModelInfo(path=str(directory), format=_format_of(partials[0].name))
+    else:
+        raise NoModelFilesError(directory, "holds no .gguf or .safetensors files")
+    info.path = str(directory)
+    # A directory's size is all of the model's files: weights, config, tokenizer, partials.
+    info.files = _relative(files, directory)
+    info.size_bytes = sum(_file_size(f) for f in files)
+    info.partial = _relative(partials, directory)
+    if partials:
+        info.downloaded = False
+    return info
+
+
+def _inspect_gguf(first: Path, base: Path) -> ModelInfo:
+    parts = gguf.split_parts(first) or [first]
+    present = [p for p in parts if p.is_file()]
+    info = ModelInfo(path=str(first), format="gguf")
+    info.missing = _relative([p for p in parts if not p.is_file()], base)
+    headers = [gguf.read_header(p) for p in present]
+    main = next((h for h in headers if h.architecture), headers[0] if headers else None)
+    if main is not None:
+        info.architecture = main.architecture
+        info.name = main.name
+        info.context_length = main.context_length
+        info.vocab_size = main.vocab_size
+        info.quantization = main.quantization
+    if not info.missing and headers:
+        count = sum(h.parameters for h in headers)
+        info.parameters = count if count > 0 else None
+    info.downloaded = not info.missing
+    info.files = _relative(present, base)
+    info.size_bytes = sum(h.file_size for h in headers)
+    # A part being re-downloaded next to the old copy: not finished yet.
+    if any(Path(str(p) + suffix).exists() for p in parts for suffix in PARTIAL_SUFFIXES):
+        info.downloaded = False
+    return info
+
+
+def _inspect_safetensors(
+    directory: Path, files: list[Path], index: Path | None, base: Path
+) -> ModelInfo:
+    info = ModelInfo(path=str(directory), format="safetensors")
+    if index is not None:
+        files = safetensors.shard_paths(index)
+    present = [f for f in files if f.is_file()]
+    info.missing = _relative([f for f in files if not f.is_file()], base)
+    headers = [safetensors.read_header(f) for f in present]
+    by_dtype: dict[str, int] = {}
+    for header in headers:
+        for kind, count in header.parameters_by_dtype.items():
+            by_dtype[kind] = by_dtype.get(kind, 0) + count
+    if not info.missing and headers:
+        total = sum(h.parameters for h in headers)
+        info.parameters = total if total > 0 else None
+    dtype = max(by_dtype.items(), key=lambda kv: (kv[1], kv[0]))[0] if by_dtype else None
+    config_path = directory / "config.json"
+    config = hfconfig.read_config(config_path) if config_path.is_file() else None
+    if config is not None:
+        info.architecture = config.architecture
+        info.context_length = config.context_length
+        info.vocab_size = config.vocab_size
+        info.quantization = config.quantization
+        dtype = dtype or config.dtype
+        method = (config.quantization or "").split("-")[0]
+        if method in _CUDA_ONLY_METHODS:
+            info.backends = ["cuda"]
+        elif method == "q":
+            info.backends = ["metal"]
+    info.quantization = info.quantization or dtype
+    info.downloaded = bool(files) and not info.missing
+    extra = [index] if index is not None else []
+    extra += [config_path] if config is not None else []
+    info.files = _relative(present + extra, base)
+    info.size_bytes = sum(_file_size(f) for f in present + extra)
+    return info
+
+
+# -- comparing a catalog entry with its files -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """A field scan proposes to update: `field` is `downloaded` or `metadata.vocab_size` etc."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A user-owned field (`name`, `architecture`, `backends`) the files contradict."""
+
+    field: str
+    registered: Any
+    on_disk: Any
+
+
+@dataclass
+class ScanResult:
+    model_id: str
+    path: str
+    changes: list[Change] = field(default_factory=list)
+    disagreements: list[Disagreement] = field(default_factory=list)
+    problem: str | None = None
+    """Why the files could not be read (gone, broken, partial), if they could not."""
+    info: ModelInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.model_id,
+            "path": self.path,
+            "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in self.changes],
+            "disagreements": [
+                {"field": d.field, "registered": d.registered, "on_disk": d.on_disk}
+                for d in self.disagreements
+            ],
+            "problem": self.problem,
+        }
+
+
+def model_path(entry: ModelEntry, root: str | os.PathLike[str]) -> Path:
+    """Where an entry's files are: its `path` taken relative to the pool root."""
+    return Path(root) / entry.path
+
+
+def revealed_metadata(info: ModelInfo) -> dict[str, Any]:
+    """The catalog metadata the files reveal, only values the catalog accepts."""
+    revealed: dict[str, Any] = {}
+    for key in ("context_length", "vocab_size", "parameters"):
+        value = getattr(info, key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            revealed[key] = value
+    if info.quantization and _CLEAN_TOKEN.match(info.quantization):
+        revealed["quantization"] = info.quantization
+    return revealed
+
+
+def scan_entry(entry: ModelEntry, root: str | os.PathLike[str]) -> ScanResult:
+    """Compare `entry` with its files under the pool `root`; change nothing."""
+    location = model_path(entry, root)
+    result = ScanResult(model_id=entry.id, path=str(location))
+    try:
+        info = inspect_path(location)
+    except NoModelFilesError as exc:
+        result.problem = f"no model files: {exc}"
+        info = None
+    except ModelFileError as exc:
+        result.problem = str(exc)
+        info = None
+    result.info = info
+    if info is None:
+        if entry.downloaded is not False:
+            result.changes.append(Change("downloaded", entry.downloaded, False))
+        return result
+    if info.missing:
+        result.problem = f"missing {', '.join(info.missing[:5])}"
+    elif info.partial:
+        result.problem = f"partial download ({', '.join(info.partial[:5])})"
+    if entry.downloaded != info.downloaded:
+        result.changes.append(Change("downloaded", entry.downloaded, info.downloaded))
+    # The size of a complete model only: a half-downloaded one says nothing about it.
+    if info.downloaded and entry.size_gb != size_gb(info.size_bytes):
+        result.changes.append(Change("size_gb", entry.size_gb, size_gb(info.size_bytes)))
+    if entry.format != info.format:
+        result.changes.append(Change("format", entry.format, info.format))
+    metadata = entry.metadata if isinstance(entry.metadata, dict) else {}
+    for key, value in revealed_metadata(info).items():
+        if metadata.get(key) != value:
+            result.changes.append(Change(f"metadata.{key}", metadata.get(key), value))
+    result.disagreements = disagreements(entry, info)
+    return result
+
+
+def disagreements(entry: ModelEntry, info: ModelInfo) -> list[Disagreement]:
+    found: list[Disagreement] = []
+    if info.name and info.name.strip().casefold() != str(entry.name).strip().casefold():
+        found.append(Disagreement("name", entry.name, info.name))
+    if info.architecture and info.architecture != entry.architecture:
+        found.append(Disagreement("architecture", entry.architecture, info.architecture))
+    if info.backends is not None:
+        unsupported = [b for b in entry.backends if b not in info.backends]
+        if unsupported:
+            found.append(Disagreement("backends", list(entry.backends), list(info.backends)))
+    return found
+
+
+def apply_scan(entry: ModelEntry, result: ScanResult) -> None:
+    """Make the changes `result` proposes on `entry` (never its user-owned fields)."""
+    for change in result.changes:
+        if change.field.startswith("metadata."):
+            entry.metadata[change.field.removeprefix("metadata.")] = change.new
+        elif change.field in ("downloaded", "size_gb", "format"):
+            setattr(entry, change.field, change.new)
+        else:  # pragma: no cover - scan_entry proposes only the fields above
+            raise ValueError(f"scan never changes {change.field}")

@@ -1,0 +1,157 @@
+"""Several processes at once, and processes killed mid-save: nothing is ever lost."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rbee.catalog import ModelCatalog, ModelEntry, load_catalog
+
+# -- concurrency: 8 writers x 25 models through edit_catalog -----------------------------------
+
+WRITERS = 8
+MODELS_PER_WRITER = 25
+
+ADD_MODELS = """
+import sys, time
+from pathlib import Path
+from rbee.catalog import ModelEntry, edit_catalog
+path, writer, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+while not go.exists():  # start all writers at the same moment
+    time.sleep(0.002)
+for n in range(int(sys.argv[4])):
+    with edit_catalog(path, create_pool_id="race.test", lock_timeout=120) as catalog:
+        name = f"writer {writer} model {n}"
+        catalog.add_model(ModelEntry(id=f"w{writer}-m{n}", name=name, architecture="llama"))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("round_number", [1, 2, 3])
+def test_concurrent_writers_lose_nothing(tmp_path: Path, python: str, round_number: int) -> None:
+    path = tmp_path / "catalog.json"
+    go = tmp_path / "go"
+    writers = [
+        subprocess.Popen(
+            [python, "-c", ADD_MODELS, str(path), str(w), str(go), str(MODELS_PER_WRITER)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(WRITERS)
+    ]
+    time.sleep(0.3)  # let the interpreters start, so the writers really overlap
+    go.touch()
+    for writer in writers:
+        _, stderr = writer.communicate(timeout=240)
+        assert writer.returncode == 0, stderr
+    catalog = load_catalog(path)
+    expected = {f"w{w}-m{n}" for w in range(WRITERS) for n in range(MODELS_PER_WRITER)}
+    assert {entry.id for entry in catalog.models} == expected
+    assert len(catalog.models) == WRITERS * MODELS_PER_WRITER
+    assert catalog.pool_id == "race.test"
+    # The backup is the state just before the last add.
+    assert len(load_catalog(path.with_name("catalog.json.bak")).models) == len(expected) - 1
+
+
+# -- crash safety: SIGKILL at random moments during a save loop --------------------------------
+
+KILLS = 120
+BULK_MODELS = 300  # makes each save take a few milliseconds, so kills land inside saves
+
+
+def state_catalog(state: int) -> ModelCatalog:
+    catalog = ModelCatalog.new("crash.test")
+    for n in range(BULK_MODELS):
+        catalog.add_model(
+            ModelEntry(id=f"bulk-{n}", name=f"Bulk model {n}", architecture="llama", size_gb=n)
+        )
+    catalog.add_model(
+        ModelEntry(id="counter", name="state 0", architecture="llama", metadata={"state": 0})
+    )
+    return catalog
+
+
+def state_of(catalog: ModelCatalog) -> int:
+    state = catalog.get_model("counter").metadata["state"]
+    assert isinstance(state, int)
+    return state
+
+
+def without_stamp(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "updated_at"}
+
+
+def save_forever(path: Path, report_fd: int) -> None:
+    """The child: bump the counter and save, reporting each finished save, until killed."""
+    catalog = load_catalog(path)
+    state = state_of(catalog)
+    counter = catalog.get_model("counter")
+    while True:
+        state += 1
+        counter.name = f"state {state}"
+        counter.metadata["state"] = state
+        catalog.save(path)
+        os.write(report_fd, f"{state}\n".encode())
+
+
+def run_child_until_killed(path: Path, delay: float) -> list[int]:
+    """Fork a saver, SIGKILL it after `delay` seconds; the states it reported as saved."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        try:
+            os.close(read_fd)
+            save_forever(path, write_fd)
+        finally:
+            os._exit(1)
+    os.close(write_fd)
+    time.sleep(delay)
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status), "the saver stopped by itself"
+    reports = b""
+    while chunk := os.read(read_fd, 65536):
+        reports += chunk
+    os.close(read_fd)
+    return [int(line) for line in reports.split()]
+
+
+@pytest.mark.slow
+def test_sigkill_during_save_leaves_old_or_new_state(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.json"
+    state_catalog(0).save(path)
+    template = without_stamp(state_catalog(0).to_dict())
+    chooser = random.Random(20251009)
+    state = 0
+    killed_mid_write = 0
+    for _ in range(KILLS):
+        saved = run_child_until_killed(path, chooser.uniform(0.0, 0.04))
+        last_saved = saved[-1] if saved else state
+        assert saved == list(range(state + 1, last_saved + 1))
+        if any(name.endswith(".tmp") for name in os.listdir(tmp_path)):
+            killed_mid_write += 1
+        catalog = load_catalog(path)
+        new_state = state_of(catalog)
+        # The save that was interrupted either happened completely or not at all.
+        assert new_state in (last_saved, last_saved + 1)
+        expected = dict(template)
+        expected["models"] = [dict(m) for m in template["models"]]
+        expected["models"][-1] = {
+            **template["models"][-1],
+            "name": f"state {new_state}",
+            "metadata": {"state": new_state},
+        }
+        assert without_stamp(catalog.to_dict()) == expected
+        backup = path.with_name("catalog.json.bak")
+        if backup.exists():
+            assert state_of(load_catalog(backup)) in range(max(state - 1, 0), new_state + 1)
+        state = new_state
+    assert state > KILLS  # the children made progress: most saves completed
+    assert killed_mid_write > 0, "no kill landed inside a write; the test proves nothing"

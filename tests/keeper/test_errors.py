@@ -1,0 +1,222 @@
+"""Every way reaching a pool fails: one line naming the pool, exit 1, and never a hang."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.ssh
+
+MAC = "mac.home.arpa"
+
+
+def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert result.stdout == b""
+    assert result.returncode == 1
+    return lines[0]
+
+
+def test_connection_refused(keeper: Any) -> None:
+    line = one_error_line(keeper.run("pool", "models", "catalog", "--host", "down.home.arpa"))
+    assert line.startswith("error: down.home.arpa: ssh down.home.arpa: cannot connect: ")
+    assert "Connection refused" in line
+    assert "is the pool up and its sshd running" in line
+
+
+def test_key_not_accepted(keeper: Any) -> None:
+    line = one_error_line(keeper.run("pool", "models", "catalog", "--host", "stranger.home.arpa"))
+    assert line.startswith("error: stranger.home.arpa: ssh stranger.home.arpa: the pool refused")
+    assert "Permission denied (publickey)" in line
+    assert "authorized_keys" in line
+
+
+def test_a_listener_that_never_speaks_is_bounded_by_the_timeout(keeper: Any) -> None:
+    started = time.monotonic()
+    result = keeper.run("pool", "models", "catalog", "--host", "silent.home.arpa", "--timeout", "1")
+    elapsed = time.monotonic() - started
+    line = one_error_line(result)
+    assert line.startswith("error: silent.home.arpa: ")
+    assert "no answer" in line
+    assert elapsed < 8
+
+
+def test_a_command_that_hangs_on_the_pool_is_killed_at_the_timeout(
+    keeper: Any, tmp_path: Path
+) -> None:
+    keeper.pools_file.write_text(
+        f'[pools.hung]\nssh = "{MAC}"\nhive = "sh -c \'sleep 4\'"\n', encoding="utf-8"
+    )
+    started = time.monotonic()
+    result = keeper.run("pool", "models", "catalog", "--host", "hung", "--timeout", "1")
+    elapsed = time.monotonic() - started
+    line = one_error_line(result)
+    assert line.startswith(f"error: hung: no answer from ssh {MAC} (pool hung) within 1s")
+    assert "--timeout" in line
+    assert elapsed < 4
+
+
+def test_a_workdir_that_does_not_exist(keeper: Any) -> None:
+    line = one_error_line(keeper.run("pool", "models", "catalog", "--host", "noworkdir.home.arpa"))
+    assert line == (
+        "error: noworkdir.home.arpa: workdir ~/Projects/llama-orch is not usable on the pool "
+        '(No such file or directory); create it there, or set workdir = "..." for this pool '
+        f"in {keeper.pools_file}"
+    )
+
+
+def test_rbee_hive_not_installed_suggests_the_hive_setting(keeper: Any) -> None:
+    line = one_error_line(keeper.run("pool", "models", "catalog", "--host", "nohive.home.arpa"))
+    assert line.startswith(
+        "error: nohive.home.arpa: rbee-hive is not installed on the pool ('rbee-hive' not found"
+    )
+    assert "rbee-hive: command not found" in line
+    assert f'set hive = "/path/to/rbee-hive" for this pool in {keeper.pools_file}' in line
+
+
+def test_the_hive_setting_finds_rbee_hive_outside_path(keeper: Any) -> None:
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    keeper.pools_file.write_text(
+        '[pools."nohive.home.arpa"]\n'
+        f'hive = "{bin_dir}/python -m rbee.hive.cli"\n'
+        '[pools.tilde]\nssh = "nohive.home.arpa"\nworkdir = "~"\nhive = "~/bin/rbee-hive"\n',
+        encoding="utf-8",
+    )
+    home = keeper.hosts.pools["nohive.home.arpa"].home
+    (home / "bin").mkdir(exist_ok=True)
+    link = home / "bin" / "rbee-hive"
+    if not link.exists():
+        link.symlink_to(bin_dir / "rbee-hive")
+    by_module = keeper.run("pool", "models", "catalog", "-q", "--host", "nohive.home.arpa")
+    assert (by_module.returncode, by_module.stdout) == (0, b"")
+    by_tilde = keeper.run("pool", "check", "--host", "tilde", "--json")
+    report = json.loads(by_tilde.stdout)["tilde"]
+    assert report["ok"] is True, report
+    assert report["workdir"] == str(home)
+
+
+def test_a_remote_rbee_hive_killed_by_a_signal_is_not_a_connection_failure(
+    keeper: Any,
+) -> None:
+    keeper.pools_file.write_text(
+        f'[pools.killed]\nssh = "{MAC}"\nhive = "sh -c \'kill -9 $$\'"\n'
+        f'[pools.shell]\nssh = "{MAC}"\nhive = "sh -c \'kill -9 $PPID\'"\n',
+        encoding="utf-8",
+    )
+    killed = one_error_line(keeper.run("pool", "models", "catalog", "--host", "killed"))
+    assert killed == "error: killed: rbee-hive was killed by SIGKILL on the pool"
+    # When the pool's shell itself dies, ssh's 255 is all there is.
+    shell = one_error_line(keeper.run("pool", "models", "catalog", "--host", "shell"))
+    assert shell.startswith(f"error: shell: ssh {MAC} (pool shell) failed with no message")
+
+
+def test_an_error_of_rbee_hive_on_the_pool_is_relayed_with_its_exit_code(keeper: Any) -> None:
+    keeper.catalog_path(MAC).parent.mkdir(parents=True)
+    keeper.catalog_path(MAC).write_text("{ not json")
+    result = keeper.run("pool", "models", "catalog", "--host", MAC)
+    local = keeper.hive_locally(MAC, "models", "catalog")
+    assert (result.returncode, result.stdout, result.stderr) == (1, b"", local.stderr)
+    assert result.stderr.startswith(b"error: .test-models/catalog.json:1:3: not a valid catalog")
+    several = keeper.run("pool", "models", "catalog", "--all")
+    assert several.returncode == 1
+    assert several.stderr.decode().splitlines() == [
+        "error: mac.home.arpa: " + local.stderr.decode().removeprefix("error: ").rstrip("\n"),
+        "workstation.home.arpa: No catalog found. Create one with 'rbee-hive models register'",
+    ]
+
+
+def test_check_reports_each_pool_on_one_line(keeper: Any) -> None:
+    keeper.pools_file.write_text(
+        keeper.pools_file.read_text()
+        + '[pools."down.home.arpa"]\n[pools."nohive.home.arpa"]\n[pools."noworkdir.home.arpa"]\n'
+        + '[pools."stranger.home.arpa"]\n[pools."silent.home.arpa"]\n',
+        encoding="utf-8",
+    )
+    result = keeper.run("pool", "check", "--all", "--timeout", "2")
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["mac.home.arpa", "ok"],
+        ["workstation.home.arpa", "ok"],
+        ["down.home.arpa", "FAILED"],
+        ["nohive.home.arpa", "FAILED"],
+        ["noworkdir.home.arpa", "FAILED"],
+        ["stranger.home.arpa", "FAILED"],
+        ["silent.home.arpa", "FAILED"],
+    ]
+    from rbee import __version__
+
+    workdir = keeper.workdir(MAC)
+    assert lines[0].split() == [
+        MAC,
+        "ok",
+        "rbee-hive",
+        __version__,
+        "workdir",
+        str(workdir),
+        "catalog",
+        f"{workdir}/.test-models/catalog.json",
+        "(not created",
+        "yet)",
+    ]
+    document = json.loads(keeper.run("pool", "check", "--all", "--json", "--timeout", "2").stdout)
+    assert [document[name]["kind"] for name in list(document)[2:]] == [
+        "connect",
+        "not-installed",
+        "workdir",
+        "auth",
+        "timeout",
+    ]
+
+
+def _ssh_clients_running(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0] == b"ssh" and any(marker.encode() in arg for arg in argv):
+            found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_ends_every_ssh_and_exits_130(keeper: Any) -> None:
+    marker = "sleep 3.217"
+    keeper.pools_file.write_text(
+        f'[pools.a]\nssh = "{MAC}"\nhive = "sh -c \'{marker}\'"\n'
+        f'[pools.b]\nssh = "workstation.home.arpa"\nhive = "sh -c \'{marker}\'"\n',
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [keeper_llorch(), "pool", "models", "catalog", "--all"],
+        env=keeper.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while len(_ssh_clients_running(marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_ssh_clients_running(marker)) == 2
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 130, err
+    assert _ssh_clients_running(marker) == []
+
+
+def keeper_llorch() -> str:
+    import sys
+
+    return str(Path(sys.executable).parent / "llorch")

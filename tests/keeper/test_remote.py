@@ -1,0 +1,234 @@
+"""`llorch pool models ...` against real sshd pools: the output is rbee-hive's own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.ssh
+
+MAC = "mac.home.arpa"
+WS = "workstation.home.arpa"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "test-models.toml"
+
+
+def seed(keeper: Any, pool: str) -> None:
+    result = keeper.hive_locally(pool, "models", "register", "--from", str(EXAMPLES), "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def catalog_document(keeper: Any, pool: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(keeper.catalog_path(pool).read_text())
+    return document
+
+
+READ_COMMANDS = [
+    ["catalog"],
+    ["catalog", "--json"],
+    ["catalog", "-q"],
+    ["catalog", "--arch", "qwen2", "--backend", "cuda"],
+    ["catalog", "--search", "MINI"],
+    ["show", "phi3"],
+    ["show", "phi3", "--json"],
+    ["show", "nope"],
+    ["show", "nope", "--json"],
+]
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("color", ["never", "always"])
+def test_one_host_prints_exactly_what_rbee_hive_prints_there(
+    keeper: Any, command: list[str], color: str
+) -> None:
+    seed(keeper, MAC)
+    remote = keeper.run("--color", color, "pool", "models", *command, "--host", MAC)
+    local = keeper.hive_locally(MAC, "--color", color, "models", *command)
+    assert (remote.stdout, remote.stderr, remote.returncode) == (
+        local.stdout,
+        local.stderr,
+        local.returncode,
+    )
+    assert remote.stdout or remote.stderr
+
+
+WRITE_COMMANDS = [
+    ["register", "gemma", "--name", "Gemma 2B", "--architecture", "gemma", "--size-gb", "1.5"],
+    ["register", "gemma", "--name", "Gemma", "--arch", "gemma", "--backend", "cuda", "--json"],
+    ["register", "phi3", "--name", "Another", "--architecture", "phi3"],
+    ["register", "gemma", "--name", "Gemma"],
+    ["register", "gemma", "--name", "Gemma", "--architecture", "Not Valid"],
+    ["unregister", "phi3", "mistral"],
+    ["unregister", "phi3", "nope", "--missing-ok", "--json"],
+    ["unregister", "nope"],
+    ["update", "phi3", "--downloaded", "--size-gb", "7.6", "--quantization", "Q4_K_M"],
+    ["update", "phi3", "--not-downloaded", "--json"],
+    ["update", "tinyllama", "--backend", "cpu", "--backend", "metal", "--name=-dash first"],
+]
+
+
+@pytest.mark.parametrize("command", WRITE_COMMANDS, ids=" ".join)
+def test_changes_made_remotely_are_the_changes_rbee_hive_makes_locally(
+    keeper: Any, command: list[str]
+) -> None:
+    seed(keeper, MAC)
+    before = keeper.catalog_path(MAC).read_bytes()
+    remote = keeper.run("pool", "models", *command, "--host", MAC)
+    after_remote = catalog_document(keeper, MAC)
+    keeper.catalog_path(MAC).write_bytes(before)
+    local = keeper.hive_locally(MAC, "models", *command)
+    after_local = catalog_document(keeper, MAC)
+    assert (remote.stdout, remote.stderr, remote.returncode) == (
+        local.stdout,
+        local.stderr,
+        local.returncode,
+    )
+    for document in (after_remote, after_local):
+        document.pop("updated_at")
+    assert after_remote == after_local
+
+
+def test_options_rbee_hive_would_refuse_are_refused_here_without_contacting_the_pool(
+    keeper: Any,
+) -> None:
+    keeper.env["RBEE_SSH_COMMAND"] = f"touch {keeper.pools_file.parent}/contacted"
+    result = keeper.run("pool", "models", "catalog", "--format", "nonsense", "--host", MAC)
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "error: llorch pool models catalog: argument --format: invalid choice: 'nonsense' "
+        "(choose from 'safetensors', 'gguf') (see 'llorch pool models catalog --help')\n"
+    )
+    assert not (keeper.pools_file.parent / "contacted").exists()
+
+
+def test_a_usage_error_found_on_the_pool_keeps_its_exit_code(keeper: Any) -> None:
+    remote = keeper.run("pool", "models", "register", "gemma", "--host", MAC)
+    local = keeper.hive_locally(MAC, "models", "register", "gemma")
+    assert remote.returncode == local.returncode == 2
+    assert remote.stderr == local.stderr
+    assert remote.stderr.startswith(b"error: register needs --name, --architecture")
+
+
+def test_the_wu24_one_liner_registers_the_test_models_on_every_pool(keeper: Any) -> None:
+    result = keeper.run("pool", "models", "register", "--all", "--from", str(EXAMPLES))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == f"==> {MAC} <=="
+    assert f"==> {WS} <==" in lines
+    assert lines.count("✅ Model tinyllama registered") == 2
+    for pool in (MAC, WS):
+        document = catalog_document(keeper, pool)
+        assert document["pool_id"] == pool
+        assert [m["id"] for m in document["models"]] == [
+            "tinyllama",
+            "qwen-0.5b",
+            "phi3",
+            "mistral",
+        ]
+    again = keeper.run("pool", "models", "register", "--all", "--from", str(EXAMPLES), "--json")
+    assert again.returncode == 0
+    assert json.loads(again.stdout) == {
+        pool: {
+            "ok": True,
+            "result": {"registered": [], "skipped": ["tinyllama", "qwen-0.5b", "phi3", "mistral"]},
+        }
+        for pool in (MAC, WS)
+    }
+
+
+def test_from_stdin_is_read_here_and_sent_to_the_pool(keeper: Any) -> None:
+    listing = json.dumps([{"id": "tiny", "name": "Tiny 'quoted' $(x)", "architecture": "llama"}])
+    result = keeper.run(
+        "pool", "models", "register", "--from", "-", "--host", WS, input=listing.encode()
+    )
+    assert result.returncode == 0, result.stderr
+    assert catalog_document(keeper, WS)["models"][0]["name"] == "Tiny 'quoted' $(x)"
+
+
+def test_several_hosts_print_in_the_order_given_under_each_name(keeper: Any) -> None:
+    seed(keeper, MAC)
+    result = keeper.run("pool", "models", "catalog", "-q", "--host", WS, "--host", MAC)
+    assert result.returncode == 0
+    assert result.stdout.decode() == (
+        f"==> {WS} <==\n\n==> {MAC} <==\ntinyllama\nqwen-0.5b\nphi3\nmistral\n"
+    )
+    assert b"No catalog" in result.stderr or result.stderr.startswith(f"{WS}: ".encode())
+
+
+def test_hosts_given_on_the_group_and_the_subcommand_add_up(keeper: Any) -> None:
+    result = keeper.run("pool", "models", "--host", MAC, "catalog", "--json", "--host", WS)
+    assert result.returncode == 0
+    document = json.loads(result.stdout)
+    assert list(document) == [MAC, WS]
+    assert all(entry["ok"] and entry["result"]["models"] == [] for entry in document.values())
+
+
+def test_one_host_down_others_still_answer_and_the_exit_code_is_1(keeper: Any) -> None:
+    seed(keeper, MAC)
+    seed(keeper, WS)
+    result = keeper.run(
+        "pool", "models", "catalog", "-q", "--host", MAC, "--host", "down.home.arpa", "--host", WS
+    )
+    assert result.returncode == 1
+    out = result.stdout.decode()
+    assert out == (
+        f"==> {MAC} <==\ntinyllama\nqwen-0.5b\nphi3\nmistral\n\n"
+        "==> down.home.arpa <==\n\n"
+        f"==> {WS} <==\ntinyllama\nqwen-0.5b\nphi3\nmistral\n"
+    )
+    errors = result.stderr.decode().splitlines()
+    assert len(errors) == 1
+    assert errors[0].startswith("error: down.home.arpa: ssh down.home.arpa: cannot connect:")
+    assert "Connection refused" in errors[0]
+
+
+def test_json_over_several_hosts_is_one_object_keyed_by_pool(keeper: Any) -> None:
+    seed(keeper, WS)
+    result = keeper.run(
+        "pool",
+        "models",
+        "show",
+        "phi3",
+        "--json",
+        "--host",
+        MAC,
+        "--host",
+        WS,
+        "--host",
+        "down.home.arpa",
+    )
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert list(document) == [MAC, WS, "down.home.arpa"]
+    assert document[MAC] == {
+        "ok": False,
+        "error": "no catalog at .test-models/catalog.json",
+        "exit_code": 1,
+        "kind": "hive",
+    }
+    assert document[WS]["ok"] is True
+    assert document[WS]["result"] == json.loads(
+        keeper.hive_locally(WS, "models", "show", "phi3", "--json").stdout
+    )
+    assert document["down.home.arpa"]["ok"] is False
+    assert document["down.home.arpa"]["kind"] == "connect"
+    assert document["down.home.arpa"]["exit_code"] == 1
+    assert (
+        result.stderr.decode().splitlines()[0]
+        == f"error: {MAC}: no catalog at .test-models/catalog.json"
+    )
+
+
+def test_colour_is_passed_on_only_when_our_stdout_takes_it(keeper: Any) -> None:
+    seed(keeper, MAC)
+    keeper.env["FORCE_COLOR"] = "1"
+    forced = keeper.run("pool", "models", "catalog", "--host", MAC)
+    assert b"\x1b[" in forced.stdout
+    keeper.env.pop("FORCE_COLOR")
+    plain = keeper.run("pool", "models", "catalog", "--host", MAC)
+    assert b"\x1b[" not in plain.stdout
+    several = keeper.run("--color", "always", "pool", "models", "catalog", "--all")
+    assert f"\x1b[1m==> {MAC} <==\x1b[0m".encode() in several.stdout
