@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CATALOG ?= .test-models/catalog.json
 
-.PHONY: help venv demo test lint typecheck pytest bench ssh-deps schema clean
+.PHONY: help venv demo test lint typecheck pytest bench ssh-deps shell-deps schema clean
 
 help:
 	@echo "make demo   register the four test models in $(CATALOG) and show the catalog"
@@ -30,6 +30,15 @@ ssh-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server openssh-client >/dev/null; \
 	fi
 
+# The completion tests run rbee-hive's completion scripts in real bash and zsh.
+shell-deps:
+	@if ! command -v zsh >/dev/null; then \
+		echo "installing zsh (needed by the shell completion tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zsh >/dev/null; \
+	fi
+
+# Registers the four test models in $(CATALOG) (relative to the repository) and shows the
+# catalog; a second run reports all four as skipped and changes nothing.
 demo: $(STAMP)
 	$(BIN)/rbee-hive --catalog $(CATALOG) models register --from examples/test-models.toml
 	$(BIN)/rbee-hive --catalog $(CATALOG) models catalog
@@ -41,7 +50,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) ssh-deps
+pytest: $(STAMP) ssh-deps shell-deps
 	$(BIN)/pytest
 
 test: lint typecheck pytest

@@ -13,7 +13,6 @@ our own ssh config, so no name is ever looked up in DNS.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import socket
@@ -97,6 +96,12 @@ class SshHosts:
     @property
     def ssh_command(self) -> str:
         return f"ssh -F {shlex.quote(str(self.ssh_config))}"
+
+    def ssh_command_without_master(self) -> str:
+        """An ssh command whose config is the same but never uses a ControlMaster."""
+        path = self.dir / "ssh_config_no_master"
+        path.write_text(self._client_config_text(control_master=False))
+        return f"ssh -F {shlex.quote(str(path))}"
 
     def ssh_argv(self) -> list[str]:
         return ["ssh", "-F", str(self.ssh_config)]
@@ -182,6 +187,11 @@ class SshHosts:
         return key
 
     def _write_client_config(self) -> None:
+        tmp = self.ssh_config.with_suffix(".tmp")
+        tmp.write_text(self._client_config_text(self.control_master))
+        tmp.replace(self.ssh_config)
+
+    def _client_config_text(self, control_master: bool) -> str:
         blocks = [
             f"Host {pool.name}\n    HostName 127.0.0.1\n    Port {pool.port}\n"
             for pool in self.pools.values()
@@ -191,7 +201,7 @@ class SshHosts:
             "    ControlMaster auto\n"
             f"    ControlPath {self.control_dir}/%C\n"
             "    ControlPersist 60\n"
-            if self.control_master
+            if control_master
             else ""
         )
         excluded = "".join(f" !{name}" for name in self._outside_defaults)
@@ -208,9 +218,7 @@ class SshHosts:
             "    ConnectTimeout 5\n"
             "    KexAlgorithms curve25519-sha256\n" + control
         )
-        tmp = self.ssh_config.with_suffix(".tmp")
-        tmp.write_text("".join(blocks))
-        tmp.replace(self.ssh_config)
+        return "".join(blocks)
 
     def stop_masters(self) -> None:
         """Close every ControlMaster connection (the next call opens a fresh one)."""
@@ -269,14 +277,3 @@ def _wait_for_banner(port: int, process: subprocess.Popen[bytes]) -> bool:
             pass
         time.sleep(0.01)
     return False
-
-
-def run_ssh_true(hosts: SshHosts, name: str) -> None:
-    """One `ssh HOST true`, for warming a ControlMaster or timing plain ssh."""
-    subprocess.run(
-        [*hosts.ssh_argv(), name, "true"],
-        stdin=subprocess.DEVNULL,
-        check=True,
-        timeout=30,
-        env={**os.environ},
-    )

@@ -102,7 +102,11 @@ def save_forever(path: Path, report_fd: int) -> None:
 
 
 def run_child_until_killed(path: Path, delay: float) -> list[int]:
-    """Fork a saver, SIGKILL it after `delay` seconds; the states it reported as saved."""
+    """Fork a saver; once its first save is done, SIGKILL it `delay` seconds later.
+
+    Waiting for the first save makes every round kill a child that is busy saving, however
+    slowly the machine runs. Returns the states the child reported as saved.
+    """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child never returns into pytest
@@ -112,11 +116,15 @@ def run_child_until_killed(path: Path, delay: float) -> list[int]:
         finally:
             os._exit(1)
     os.close(write_fd)
+    reports = b""
+    while b"\n" not in reports:
+        chunk = os.read(read_fd, 65536)
+        assert chunk, "the saver died before its first save"
+        reports += chunk
     time.sleep(delay)
     os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     assert os.WIFSIGNALED(status), "the saver stopped by itself"
-    reports = b""
     while chunk := os.read(read_fd, 65536):
         reports += chunk
     os.close(read_fd)
@@ -132,7 +140,7 @@ def test_sigkill_during_save_leaves_old_or_new_state(tmp_path: Path) -> None:
     state = 0
     killed_mid_write = 0
     for _ in range(KILLS):
-        saved = run_child_until_killed(path, chooser.uniform(0.0, 0.04))
+        saved = run_child_until_killed(path, chooser.uniform(0.0, 0.02))
         last_saved = saved[-1] if saved else state
         assert saved == list(range(state + 1, last_saved + 1))
         if any(name.endswith(".tmp") for name in os.listdir(tmp_path)):
@@ -153,5 +161,5 @@ def test_sigkill_during_save_leaves_old_or_new_state(tmp_path: Path) -> None:
         if backup.exists():
             assert state_of(load_catalog(backup)) in range(max(state - 1, 0), new_state + 1)
         state = new_state
-    assert state > KILLS  # the children made progress: most saves completed
+    assert state >= KILLS  # every child finished at least one save before it was killed
     assert killed_mid_write > 0, "no kill landed inside a write; the test proves nothing"

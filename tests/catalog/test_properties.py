@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
 from pathlib import Path
@@ -144,9 +145,10 @@ def nested(depth: int) -> Any:
     return value
 
 
+# Fresh copies: a shared object could end up inside itself, or be changed for later examples.
 mutation_values = (
     st.sampled_from(EVIL_VALUES) | json_values | st.builds(nested, st.integers(60, 200))
-)
+).map(copy.deepcopy)
 
 
 def containers(document: Any) -> list[Any]:
@@ -318,3 +320,34 @@ def test_hostile_values_in_a_real_entry(old: str, new: str, words: str | None) -
         parse_catalog(data, Path("catalog.json"))
     assert words in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+ENTRY_FIELD_NAMES = [
+    "id",
+    "name",
+    "path",
+    "format",
+    "size_gb",
+    "architecture",
+    "downloaded",
+    "backends",
+    "metadata",
+    "extra",
+]
+
+
+@SETTINGS
+@given(entries(), st.sampled_from(ENTRY_FIELD_NAMES), mutation_values, st.booleans())
+def test_fast_validation_agrees_with_the_rules(
+    entry: ModelEntry, field: str, value: Any, in_metadata: bool
+) -> None:
+    from rbee.catalog.model import _entry_is_valid
+
+    assert _entry_is_valid(entry)
+    if in_metadata and isinstance(entry.metadata, dict):
+        key = {"id": "repo", "name": "context_length", "path": "quantization"}.get(field, field)
+        entry.metadata[key] = value
+    else:
+        setattr(entry, field, value)
+    valid = not list(entry.problems())
+    assert _entry_is_valid(entry) is valid

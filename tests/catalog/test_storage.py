@@ -571,3 +571,38 @@ def test_parse_catalog_without_a_path(seed_text: str) -> None:
 def test_save_catalog_function(catalog_path: Path) -> None:
     save_catalog(ModelCatalog.new("pool"), catalog_path)
     assert load_catalog(catalog_path).pool_id == "pool"
+
+
+def test_noop_edit_leaves_a_hand_formatted_file_alone(
+    catalog_path: Path, seed_document: dict[str, Any]
+) -> None:
+    catalog_path.parent.mkdir(parents=True)
+    catalog_path.write_text(json.dumps(seed_document, separators=(",", ":")))
+    original = catalog_path.read_bytes()
+    with edit_catalog(catalog_path) as catalog:
+        catalog.get_model("tinyllama").metadata["quantization"] = "Q4_K_M"  # same value
+    assert catalog_path.read_bytes() == original
+
+
+def test_in_place_edit_of_a_hand_formatted_file_is_stamped(
+    catalog_path: Path, seed_document: dict[str, Any]
+) -> None:
+    catalog_path.parent.mkdir(parents=True)
+    catalog_path.write_text(json.dumps(seed_document, separators=(",", ":")))
+    with edit_catalog(catalog_path) as catalog:
+        catalog.get_model("tinyllama").metadata["quantization"] = "Q8_0"
+    saved = json.loads(catalog_path.read_text())
+    assert saved["models"][0]["metadata"]["quantization"] == "Q8_0"
+    assert saved["updated_at"] > seed_document["updated_at"]
+
+
+def test_changed_since_saved(saved_catalog: Path, make_entry: EntryFactory) -> None:
+    catalog = load_catalog(saved_catalog)
+    assert not catalog.changed_since_saved()
+    catalog.get_model("tinyllama").name = "Renamed"
+    assert catalog.changed_since_saved()
+    catalog.mark_saved()
+    assert not catalog.changed_since_saved()
+    catalog.add_model(make_entry("phi3"))
+    assert catalog.changed_since_saved()
+    assert load_catalog(saved_catalog, track_changes=False).changed_since_saved()

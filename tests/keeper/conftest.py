@@ -98,6 +98,7 @@ class Keeper:
     hosts: SshHosts
     pools_file: Path
     env: dict[str, str]
+    llorch: str = LLORCH
 
     def workdir(self, pool: str) -> Path:
         return self.hosts.pools[pool].workdir
@@ -145,15 +146,16 @@ class Keeper:
 
         out, err = io.BytesIO(), io.BytesIO()
         saved = sys.stdout, sys.stderr, dict(os.environ)
-        sys.stdout = io.TextIOWrapper(out, encoding="utf-8")
-        sys.stderr = io.TextIOWrapper(err, encoding="utf-8")
+        fake_out = io.TextIOWrapper(out, encoding="utf-8")
+        fake_err = io.TextIOWrapper(err, encoding="utf-8")
+        sys.stdout, sys.stderr = fake_out, fake_err
         os.environ.clear()
         os.environ.update(self.env)
         try:
             code = main(list(args))
-            sys.stdout.flush()
-            sys.stderr.flush()
         finally:
+            fake_out.flush()
+            fake_err.flush()
             sys.stdout, sys.stderr = saved[0], saved[1]
             os.environ.clear()
             os.environ.update(saved[2])

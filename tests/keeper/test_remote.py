@@ -155,7 +155,9 @@ def test_several_hosts_print_in_the_order_given_under_each_name(keeper: Any) -> 
     assert result.stdout.decode() == (
         f"==> {WS} <==\n\n==> {MAC} <==\ntinyllama\nqwen-0.5b\nphi3\nmistral\n"
     )
-    assert b"No catalog" in result.stderr or result.stderr.startswith(f"{WS}: ".encode())
+    hint = keeper.hive_locally(WS, "models", "catalog", "-q").stderr.decode()
+    assert hint  # rbee-hive says there is no catalog yet, on stderr
+    assert result.stderr.decode() == "".join(f"{WS}: {line}\n" for line in hint.splitlines())
 
 
 def test_hosts_given_on_the_group_and_the_subcommand_add_up(keeper: Any) -> None:
@@ -232,3 +234,88 @@ def test_colour_is_passed_on_only_when_our_stdout_takes_it(keeper: Any) -> None:
     assert b"\x1b[" not in plain.stdout
     several = keeper.run("--color", "always", "pool", "models", "catalog", "--all")
     assert f"\x1b[1m==> {MAC} <==\x1b[0m".encode() in several.stdout
+
+
+def write_safetensors_model(directory: Path) -> None:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file(
+        {"model.embed_tokens.weight": np.zeros((8, 4), dtype=np.float16)},
+        str(directory / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["inspect", ".test-models/tiny"],
+        ["inspect", ".test-models/tiny", "--json"],
+        ["inspect", ".test-models/nothing-here"],
+        ["scan", "--dry-run"],
+        ["scan", "tiny", "--json"],
+        ["scan", "nope"],
+    ],
+    ids=" ".join,
+)
+def test_inspect_and_scan_on_a_pool_match_rbee_hive_there(keeper: Any, command: list[str]) -> None:
+    seed(keeper, MAC)
+    registered = keeper.hive_locally(
+        MAC, "models", "register", "tiny", "--name", "Tiny", "--architecture", "llama", "-q"
+    )
+    assert registered.returncode == 0, registered.stderr
+    write_safetensors_model(keeper.workdir(MAC) / ".test-models" / "tiny")
+    before = keeper.catalog_path(MAC).read_bytes()
+    remote = keeper.run("pool", "models", *command, "--host", MAC)
+    after_remote = catalog_document(keeper, MAC)
+    keeper.catalog_path(MAC).write_bytes(before)
+    local = keeper.hive_locally(MAC, "models", *command)
+    after_local = catalog_document(keeper, MAC)
+    assert (remote.stdout, remote.stderr, remote.returncode) == (
+        local.stdout,
+        local.stderr,
+        local.returncode,
+    )
+    for document in (after_remote, after_local):
+        document.pop("updated_at")
+    assert after_remote == after_local
+    assert remote.stdout or remote.stderr
+
+
+def test_on_a_terminal_the_pool_output_is_coloured(keeper: Any) -> None:
+    import os
+    import pty
+    import subprocess
+
+    seed(keeper, MAC)
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [keeper.llorch, "pool", "models", "catalog", "--host", MAC],
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            env=keeper.env,
+        )
+        os.close(terminal)
+        terminal = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's last writer has gone
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=60) == 0
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    shown = b"".join(chunks).replace(b"\r\n", b"\n")
+    coloured = keeper.hive_locally(MAC, "--color", "always", "models", "catalog").stdout
+    assert b"\x1b[" in coloured
+    assert shown == coloured

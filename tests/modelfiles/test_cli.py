@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +200,42 @@ def test_register_with_broken_files_still_registers(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "not a GGUF file" in result.stderr
     assert entry_of(tmp_path, "b")["downloaded"] is False
+
+
+def test_unreadable_file_is_one_error_line_for_another_user() -> None:
+    # Root reads everything, so the command runs as nobody on a file only root may read.
+    directory = Path(tempfile.mkdtemp(prefix="rbee-unreadable-"))
+    try:
+        directory.chmod(0o755)
+        model = write_gguf(directory / "model.gguf")
+        model.chmod(0o600)
+        result = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+                sys.executable,
+                "-m",
+                "rbee.hive.cli",
+                "models",
+                "inspect",
+                str(model),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(directory)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {model}: cannot read: Permission denied\n"
+
+
+def test_scan_without_a_catalog_creates_none(tmp_path: Path) -> None:
+    result = hive(tmp_path, "scan")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: no catalog at ")
+    assert not (tmp_path / ".test-models").exists()

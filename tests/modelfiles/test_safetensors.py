@@ -52,6 +52,7 @@ def _raw(header: object, data: bytes = b"", length: int | None = None) -> bytes:
         (b"", "too short"),
         (b"\x01\x02", "too short"),
         (struct.pack("<Q", 2**40) + b"{}", "absurd"),
+        (struct.pack("<Q", our_safetensors.MAX_HEADER_BYTES + 1) + b"{}", "absurd"),
         (struct.pack("<Q", 5000) + b"{}", "past the end of the file"),
         (_raw(b"GGUF....junk"), "not a JSON object"),
         (_raw(b"{not json"), "not valid JSON"),

@@ -386,6 +386,8 @@ class ModelEntry:
 
     def validate(self) -> None:
         """Raise `CatalogInvalidError` for the first broken rule."""
+        if _entry_is_valid(self):
+            return
         for field_name, problem in self.problems():
             model_id = self.id if isinstance(self.id, str) else None
             raise CatalogInvalidError(field_name, problem, model_id=model_id)
@@ -438,8 +440,9 @@ class ModelEntry:
             if len(document) > len(ENTRY_FIELDS)
             else {}
         )
-        for field_name, problem in entry.problems():
-            raise CatalogInvalidError(field_name, problem, model_id=model_id, index=index)
+        if not _entry_is_valid(entry):
+            for field_name, problem in entry.problems():
+                raise CatalogInvalidError(field_name, problem, model_id=model_id, index=index)
         return entry
 
     def copy(self) -> ModelEntry:
@@ -450,6 +453,72 @@ class ModelEntry:
 
 
 _ENTRY_FIELD_SET = frozenset(ENTRY_FIELDS)
+_BACKEND_SET = frozenset(BACKENDS)
+_FORMAT_SET = frozenset(FORMATS)
+_INTEGER_KEYS = frozenset(METADATA_INTEGER_KEYS)
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _entry_is_valid(entry: ModelEntry) -> bool:
+    """True only if `entry.problems()` would find nothing; the fast path of validation.
+
+    Loading a 10,000-model catalog validates every entry, so this checks the common case with
+    exact type tests and no generators; anything unusual (a str subclass, a huge integer, a
+    broken rule) returns False and `problems` gives the authoritative answer and the message.
+    """
+    text = entry.name
+    if not (type(text) is str and text and _FORBIDDEN_TEXT.search(text) is None):
+        return False
+    text = entry.path
+    if not (type(text) is str and text and _FORBIDDEN_TEXT.search(text) is None):
+        return False
+    text = entry.id
+    if not (type(text) is str and _ID.fullmatch(text)):
+        return False
+    text = entry.architecture
+    if not (type(text) is str and _ARCHITECTURE.fullmatch(text)):
+        return False
+    size = entry.size_gb
+    if not (type(size) is float and 0.0 <= size <= 1.7976931348623157e308):  # NaN fails too
+        return False
+    if type(entry.format) is not str or entry.format not in _FORMAT_SET:
+        return False
+    if type(entry.downloaded) is not bool:
+        return False
+    backends = entry.backends
+    if type(backends) is not list or not backends:
+        return False
+    for backend in backends:
+        if type(backend) is not str or backend not in _BACKEND_SET:
+            return False
+    if len(backends) > 1 and len(set(backends)) != len(backends):
+        return False
+    metadata = entry.metadata
+    if type(metadata) is not dict:
+        return False
+    for key, value in metadata.items():
+        if type(key) is not str or _LONE_SURROGATE.search(key):
+            return False
+        if key == "repo":
+            if type(value) is not str or not _REPO.fullmatch(value):
+                return False
+        elif key in _INTEGER_KEYS:
+            if type(value) is not int or value < 1:
+                return False
+        elif key == "quantization":
+            if not (type(value) is str and value and _FORBIDDEN_TEXT.search(value) is None):
+                return False
+        elif type(value) is str:
+            if _LONE_SURROGATE.search(value):
+                return False
+        elif type(value) is float:
+            if not math.isfinite(value):
+                return False
+        elif type(value) not in _PLAIN and json_value_problem(value, 1) is not None:
+            return False
+    return not entry.extra or json_value_problem(entry.extra) is None
+
+
 _CATALOG_FIELD_SET = frozenset(CATALOG_FIELDS)
 
 
@@ -494,7 +563,8 @@ class ModelCatalog:
         self.updated_at = now_timestamp() if updated_at is None else updated_at
         self.models = list(models)
         self.extra = {} if extra is None else extra
-        self._baseline: str | None = None
+        # (updated_at, file bytes) as last loaded or saved: how `save` tells edits apart.
+        self._baseline: tuple[str, bytes] | None = None
         # Which file, and which version of it, this catalog was loaded from or saved to.
         self._file_state: tuple[str, tuple[int, int, int, int]] | None = None
 
@@ -649,9 +719,12 @@ class ModelCatalog:
                 raise CatalogInvalidError(
                     "(entry)", f"must be a ModelEntry, got {type(entry).__name__}", index=index
                 )
-            for field_name, entry_problem in entry.problems():
-                model_id = entry.id if isinstance(entry.id, str) else None
-                raise CatalogInvalidError(field_name, entry_problem, model_id=model_id, index=index)
+            if not _entry_is_valid(entry):
+                for field_name, entry_problem in entry.problems():
+                    model_id = entry.id if isinstance(entry.id, str) else None
+                    raise CatalogInvalidError(
+                        field_name, entry_problem, model_id=model_id, index=index
+                    )
             if entry.id in seen:
                 raise CatalogInvalidError(
                     "id",
@@ -718,11 +791,15 @@ class ModelCatalog:
 
     def mark_saved(self) -> None:
         """Remember the current content, so `changed_since_saved` can tell edits apart."""
-        self._baseline = content_key(self.to_dict())
+        from rbee.catalog.storage import render_catalog
+
+        self._baseline = (self.updated_at, render_catalog(self).encode("utf-8"))
 
     def changed_since_saved(self) -> bool:
         """Whether anything but `updated_at` differs from the last load or save."""
-        return self._baseline is None or self._baseline != content_key(self.to_dict())
+        from rbee.catalog.storage import content_changed
+
+        return content_changed(self)
 
 
 def content_key(document: dict[str, Any]) -> str:

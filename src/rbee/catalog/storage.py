@@ -21,6 +21,7 @@ import time
 from _thread import get_ident
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rbee.catalog.errors import (
     CatalogCorruptError,
@@ -158,7 +159,9 @@ def load_catalog(path: str | os.PathLike[str], *, track_changes: bool = True) ->
     catalog = parse_catalog(data, target)
     catalog._file_state = (os.path.abspath(target), state)
     if track_changes:
-        catalog.mark_saved()
+        # The file's own bytes are the baseline: free now, and what `save` renders for an
+        # unchanged catalog, so telling edits apart later is a byte comparison.
+        catalog._baseline = (catalog.updated_at, data)
     return catalog
 
 
@@ -191,26 +194,62 @@ def _check_replaceable(catalog: ModelCatalog, target: Path) -> None:
 
 def render_catalog(catalog: ModelCatalog) -> str:
     """The catalog file's text: pretty JSON in the seed's field order, UTF-8, final newline."""
-    return json.dumps(catalog.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return _render(catalog.to_dict()).decode("utf-8")
+
+
+def _render(document: dict[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def content_changed(catalog: ModelCatalog, rendered: bytes | None = None) -> bool:
+    """Whether anything but `updated_at` differs from the catalog's last load or save.
+
+    A mutating method has already moved `updated_at`; otherwise the rendering is compared with
+    the baseline's bytes, and only when those differ (an in-place edit, or a file formatted by
+    another writer) are the two parsed and compared field by field.
+    """
+    baseline = catalog._baseline
+    if baseline is None or catalog.updated_at != baseline[0]:
+        return True
+    if rendered is None:
+        rendered = _render(catalog.to_dict())
+    if rendered == baseline[1]:
+        return False
+    try:
+        before = parse_catalog(baseline[1]).to_dict()
+    except CatalogError:
+        return True
+    return content_key(before) != content_key(catalog.to_dict())
 
 
 def save_catalog(catalog: ModelCatalog, path: str | os.PathLike[str]) -> None:
     """Validate, stamp `updated_at` if the content changed, and write atomically with a backup."""
-    target = Path(path)
+    _save(catalog, Path(path), only_if_changed=False)
+
+
+def _save(catalog: ModelCatalog, target: Path, *, only_if_changed: bool) -> bool:
     catalog.validate()
     document = catalog.to_dict()
-    key = content_key(document)
-    if catalog._baseline != key:
+    baseline = catalog._baseline
+    if baseline is None or catalog.updated_at != baseline[0]:
+        changed, data = True, b""
+    else:
+        data = _render(document)
+        changed = content_changed(catalog, data)
+    if changed:
         catalog.touch()
         document["updated_at"] = catalog.updated_at
-    data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        data = _render(document)
+    elif only_if_changed:
+        return False
     with catalog_lock(target):
         _check_replaceable(catalog, target)
         _remove_stale_temp_files(target)
         write_atomically(target, data)
         state = _current_state(target)
-    catalog._baseline = key
+    catalog._baseline = (catalog.updated_at, data)
     catalog._file_state = None if state is None else (os.path.abspath(target), state)
+    return True
 
 
 def write_atomically(target: Path, data: bytes) -> None:
@@ -328,8 +367,7 @@ def edit_catalog(
             catalog = ModelCatalog.new(create_pool_id)
             existed = False
         yield catalog
-        if not existed or catalog.changed_since_saved():
-            save_catalog(catalog, target)
+        _save(catalog, target, only_if_changed=existed)
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:

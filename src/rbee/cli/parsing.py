@@ -8,6 +8,7 @@ prints that and points at `--help` instead.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 
@@ -17,6 +18,11 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any, NoReturn
+
+# argparse translates each of its messages through gettext when a parser is built, and every
+# look-up searches the disk for message catalogs again: about half of rbee-hive's parser set-up
+# time. The translations cannot change during a run, so each is looked up once.
+argparse._ = functools.lru_cache(maxsize=None)(argparse._)  # type: ignore[attr-defined]
 
 HELP_WIDTH = 100
 """The widest `--help` gets; narrower terminals wrap it (argparse reads COLUMNS)."""
@@ -34,6 +40,12 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             columns = HELP_WIDTH
         width = max(min(columns, HELP_WIDTH) - 2, 40)
         super().__init__(prog, width=width, max_help_position=30)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        # Never break a line at a hyphen: `.test-models` and `--not-downloaded` stay whole.
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 class ArgumentParser(argparse.ArgumentParser):

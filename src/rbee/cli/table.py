@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 ELLIPSIS = "…"
+# The catalog table's own symbols, so that showing it does not load the Unicode database.
+_KNOWN_WIDTHS = {"✅": 2, "❌": 2, ELLIPSIS: 1}
 
 
 def cell_width(text: str) -> int:
     """How many terminal cells `text` takes."""
     if text.isascii():
         return len(text)
+    if text in _KNOWN_WIDTHS:
+        return _KNOWN_WIDTHS[text]
     import unicodedata
 
     width = 0

@@ -1,8 +1,9 @@
 """Every argument of `rbee-hive`, as functions that add them to any argparse parser.
 
-This module only imports argparse and has no side effects, so other programs can build the same
-options cheaply: llorch offers each `rbee-hive models` subcommand remotely by calling the same
-`add_<name>_arguments(parser)` on its own parser, and `models_subcommands()` lists them.
+This module imports only argparse and `rbee.cli.parsing` (never the catalog library) and does
+nothing when imported, so other programs can build the same options cheaply: llorch offers each
+`rbee-hive models` subcommand remotely by calling the same `add_<name>_arguments(parser)` on its
+own parser, and `models_subcommands()` lists them.
 
 Adding a `models` subcommand: write `add_<name>_arguments` here and a module
 `rbee.hive.commands.<name>` with `run(args, hive) -> int`, then add one `Subcommand(...)` line to
@@ -216,6 +217,12 @@ def add_register_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="register every model listed in FILE (TOML or JSON; '-' reads stdin) instead",
     )
+    parser.add_argument(
+        "--from-name",
+        metavar="NAME",
+        help="with --from -: the file name to show in messages and to tell TOML from JSON by "
+        "(llorch sends a local file on stdin under its own name)",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json", action="store_true", help='print {"registered": [...], "skipped": [...]}'
@@ -295,9 +302,9 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "register",
         "add models to the catalog",
         "Add one model to the catalog (creating the catalog if there is none), or every model\n"
-        "listed in a TOML or JSON file with --from. Registering an entry identical to one\n"
-        "already there is skipped; a different entry with a registered id is an error, and\n"
-        "then nothing is registered.",
+        "listed in a TOML or JSON file with --from. An entry that matches the registered one\n"
+        "in every field it gives is skipped; one that gives a different value under a\n"
+        "registered id is an error, and then nothing is registered.",
         add_register_arguments,
         "rbee.hive.commands.register:run",
     ),

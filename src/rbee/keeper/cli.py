@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from rbee.cli.errors import run
 
@@ -24,6 +25,8 @@ REMOTE_SUBCOMMANDS = (
     "unregister",
     "show",
     "update",
+    "inspect",
+    "scan",
 )
 """The `rbee-hive models` subcommands offered remotely; adding one is one line here."""
 
@@ -116,10 +119,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole `llorch` command line."""
+def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
+    """The whole `llorch` command line; with `lazy`, a `models` subcommand's arguments are
+    added only when it is chosen (start-up time)."""
     from rbee import __version__
-    from rbee.cli.parsing import ArgumentParser, HelpFormatter
+    from rbee.cli.parsing import ArgumentParser, HelpFormatter, LazySubParsersAction
     from rbee.hive.arguments import get_subcommand
 
     parser = ArgumentParser(
@@ -176,24 +180,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_remote_options(models, group_level=True)
     subcommands = models.add_subparsers(
-        dest="models_command", metavar="SUBCOMMAND", title="subcommands"
+        dest="models_command",
+        metavar="SUBCOMMAND",
+        title="subcommands",
+        action=LazySubParsersAction,
     )
     subcommands.required = True
+    assert isinstance(subcommands, LazySubParsersAction)
     for name in REMOTE_SUBCOMMANDS:
         hive_subcommand = get_subcommand(name)
-        sub = subcommands.add_parser(
+        sub = subcommands.add_lazy_parser(
             name,
+            _remote_populator(hive_subcommand.add_arguments),
             help=hive_subcommand.summary,
             description=hive_subcommand.description
-            + "\n\nRuns `rbee-hive models "
-            + name
-            + "` on each pool given by --host or --all.",
+            + f"\n\nRuns `rbee-hive models {name}` on each pool given by --host or --all.",
             formatter_class=HelpFormatter,
         )
-        hive_subcommand.add_arguments(sub)
-        _add_remote_options(sub, group_level=False)
         sub.set_defaults(handler="rbee.keeper.commands.models:run", remote_parser=sub)
+    if not lazy:
+        subcommands.populate_all()
     return parser
+
+
+def _remote_populator(
+    add_hive_arguments: Callable[[argparse.ArgumentParser], None],
+) -> Callable[[argparse.ArgumentParser], None]:
+    """rbee-hive's own arguments for a subcommand, then llorch's; added when it is chosen."""
+
+    def populate(parser: argparse.ArgumentParser) -> None:
+        add_hive_arguments(parser)
+        _add_remote_options(parser, group_level=False)
+
+    return populate
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
-from pathlib import Path
 
 from rbee.cli.errors import CommandError, UsageError
 
@@ -23,26 +21,57 @@ DEFAULT_HIVE = "rbee-hive"
 POOL_KEYS = ("ssh", "workdir", "hive")
 
 
-@dataclass(frozen=True)
 class Pool:
-    """One pool: its name (as shown), ssh destination, remote workdir and rbee-hive command."""
+    """One pool: its name (as shown), ssh destination, remote workdir and rbee-hive command.
 
-    name: str
-    ssh: str
-    workdir: str = DEFAULT_WORKDIR
-    hive: str = DEFAULT_HIVE
-    configured: bool = True
+    (Plain classes here and in `ssh`: importing dataclasses costs start-up time.)
+    """
+
+    __slots__ = ("configured", "hive", "name", "ssh", "workdir")
+
+    def __init__(
+        self,
+        name: str,
+        ssh: str,
+        workdir: str = DEFAULT_WORKDIR,
+        hive: str = DEFAULT_HIVE,
+        configured: bool = True,
+    ) -> None:
+        self.name = name
+        self.ssh = ssh
+        self.workdir = workdir
+        self.hive = hive
+        self.configured = configured
+
+    def _key(self) -> tuple[str, str, str, str, bool]:
+        return (self.name, self.ssh, self.workdir, self.hive, self.configured)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pool) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Pool({self.name!r}, ssh={self.ssh!r}, workdir={self.workdir!r}, "
+            f"hive={self.hive!r}, configured={self.configured!r})"
+        )
 
     def hive_words(self) -> list[str]:
         """`hive` split into words as a POSIX shell would (validated when the file is read)."""
         return shlex.split(self.hive)
 
 
-@dataclass(frozen=True)
 class PoolsConfig:
-    path: Path
-    exists: bool
-    pools: dict[str, Pool]
+    """The pools file's path, whether it exists, and its pools in file order."""
+
+    __slots__ = ("exists", "path", "pools")
+
+    def __init__(self, path: str, exists: bool, pools: dict[str, Pool]) -> None:
+        self.path = path
+        self.exists = exists
+        self.pools = pools
 
     def pool(self, name: str) -> Pool:
         """The configured pool `name`, or an ad-hoc pool reached at ssh destination `name`."""
@@ -53,14 +82,14 @@ class PoolsConfig:
         return Pool(name=name, ssh=name, configured=False)
 
 
-def default_pools_path() -> Path:
+def default_pools_path() -> str:
     """`$RBEE_POOLS`, else `<user config dir>/rbee/pools.toml`."""
     from_env = os.environ.get("RBEE_POOLS", "")
     if from_env:
-        return Path(from_env)
+        return from_env
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("rbee", appauthor=False)) / "pools.toml"
+    return os.path.join(platformdirs.user_config_dir("rbee", appauthor=False), "pools.toml")
 
 
 def check_destination(destination: str, where: str) -> None:
@@ -78,20 +107,21 @@ def check_destination(destination: str, where: str) -> None:
         )
 
 
-def load_pools(path: Path | None = None) -> PoolsConfig:
+def load_pools(path: str | os.PathLike[str] | None = None) -> PoolsConfig:
     """Read the pools file (`path`, else the default); a missing file is an empty config."""
-    import tomllib
-
     explicit = path is not None
-    target = path if path is not None else default_pools_path()
+    target = os.fspath(path) if path is not None else default_pools_path()
     try:
-        data = target.read_bytes()
+        with open(target, "rb") as file:
+            data = file.read()
     except FileNotFoundError:
         if explicit:
             raise CommandError(f"{target}: no such pools file") from None
         return PoolsConfig(target, False, {})
     except OSError as exc:
         raise CommandError(f"{target}: cannot read the pools file: {exc.strerror or exc}") from exc
+    import tomllib
+
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -121,7 +151,7 @@ def _line_of(text: str, needle: str) -> str:
     return ""
 
 
-def _pools_from_document(document: dict[str, object], path: Path, text: str) -> dict[str, Pool]:
+def _pools_from_document(document: dict[str, object], path: str, text: str) -> dict[str, Pool]:
     unknown = [key for key in document if key != "pools"]
     if unknown:
         raise CommandError(

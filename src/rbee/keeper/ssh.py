@@ -25,7 +25,7 @@ import shlex
 import signal
 import subprocess
 import threading
-from dataclasses import dataclass, field
+import time
 
 from rbee.keeper.config import Pool
 
@@ -38,7 +38,7 @@ DEFAULT_TIMEOUT = 30.0
 MAX_CONNECT_TIMEOUT = 10
 SSH_COMMAND_VARIABLE = "RBEE_SSH_COMMAND"
 
-_TILDE_PREFIX = re.compile(r"^~[A-Za-z0-9._-]*(?=/|$)")
+_TILDE_PREFIX = re.compile(r"^~[A-Za-z0-9._-]*(/|$)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -47,7 +47,10 @@ class SshConfigError(Exception):
 
 
 def quote_word(word: str) -> str:
-    """Quote `word` for a POSIX shell, keeping a leading `~` or `~user` (before `/`) expandable."""
+    """Quote `word` for a POSIX shell, keeping a leading `~/` or `~user/` expandable.
+
+    The slash stays unquoted too: the shell's tilde prefix ends at the first *unquoted* slash.
+    """
     found = _TILDE_PREFIX.match(word)
     if found is None:
         return shlex.quote(word)
@@ -94,7 +97,6 @@ def ssh_argv(base: list[str], destination: str, script: str, timeout: float) -> 
     ]
 
 
-@dataclass
 class RemoteResult:
     """What one ssh call to one pool produced, and how it went.
 
@@ -103,12 +105,29 @@ class RemoteResult:
     "workdir", "not-installed", "signal". `message` is the one-line error, naming the pool.
     """
 
-    pool: Pool
-    exit_code: int
-    stdout: bytes
-    stderr: bytes
-    kind: str = "ok"
-    message: str = ""
+    __slots__ = ("exit_code", "kind", "message", "pool", "stderr", "stdout")
+
+    def __init__(
+        self,
+        pool: Pool,
+        exit_code: int,
+        stdout: bytes,
+        stderr: bytes,
+        kind: str = "ok",
+        *,
+        message: str = "",
+    ) -> None:
+        self.pool = pool
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+        self.kind = kind
+        self.message = message
+
+    def __repr__(self) -> str:
+        return (
+            f"RemoteResult({self.pool.name!r}, {self.exit_code}, {self.kind!r}, {self.message!r})"
+        )
 
     @property
     def ok(self) -> bool:
@@ -119,16 +138,25 @@ class RemoteResult:
         return self.kind in ("ok", "hive")
 
 
-@dataclass
 class Runner:
-    """Runs ssh calls, bounded by `timeout`; `kill_all` ends every call still running."""
+    """Runs ssh calls, bounded by `timeout`; `kill_all` ends every call still running.
 
-    timeout: float = DEFAULT_TIMEOUT
-    pools_file: str = ""
-    base: list[str] = field(default_factory=ssh_base_command)
-    _running: set[subprocess.Popen[bytes]] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _closed: bool = False
+    `base` is the ssh command (default: `ssh`, or `RBEE_SSH_COMMAND`); `pools_file` is named in
+    hints about pools.toml settings.
+    """
+
+    def __init__(
+        self,
+        timeout: float = DEFAULT_TIMEOUT,
+        pools_file: str = "",
+        base: list[str] | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.pools_file = pools_file
+        self.base = ssh_base_command() if base is None else base
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
 
     def run(
         self, pool: Pool, hive_arguments: list[str], stdin: bytes | None = None
@@ -156,22 +184,38 @@ class Runner:
                 b"",
                 b"",
                 "ssh",
-                f"{pool.name}: cannot run {self.base[0]!r}: not found; install the OpenSSH "
+                message=f"{pool.name}: cannot run {self.base[0]!r}: not found; install the OpenSSH "
                 f"client or fix {SSH_COMMAND_VARIABLE}",
             )
         try:
-            try:
-                out, err = process.communicate(stdin, timeout=self.timeout)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + self.timeout
+            while True:
+                # Short slices, so that Ctrl-C (kill_all) is noticed by this thread too.
+                remaining = deadline - time.monotonic()
+                try:
+                    out, err = process.communicate(stdin, timeout=max(0.0, min(0.25, remaining)))
+                    break
+                except subprocess.TimeoutExpired:
+                    if not self._closed and time.monotonic() < deadline:
+                        continue
                 _kill_session(process)
-                out, err = process.communicate()
+                out, err = _collect_after_kill(process)
+                if self._closed:
+                    return RemoteResult(
+                        pool,
+                        process.returncode,
+                        out,
+                        err,
+                        "interrupted",
+                        message=f"{pool.name}: interrupted",
+                    )
                 return RemoteResult(
                     pool,
                     process.returncode,
                     out,
                     err,
                     "timeout",
-                    f"{pool.name}: no answer from {_via(pool)} within {self.timeout:g}s "
+                    message=f"{pool.name}: no answer from {_via(pool)} within {self.timeout:g}s "
                     "(the pool is down, a firewall drops the connection, or the command hung); "
                     "use --timeout to wait longer",
                 )
@@ -194,6 +238,23 @@ def _kill_session(process: subprocess.Popen[bytes]) -> None:
     # ControlMaster it forked has left the session (daemon()) and survives, as it should.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def _collect_after_kill(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """Whatever a killed ssh had written, without waiting for pipes others still hold open.
+
+    A ControlMaster holds the client's stdout and stderr (passed to it over the control socket)
+    until the remote command ends, so waiting for end-of-file could take as long as the hang.
+    """
+    process.wait()
+    try:
+        return process.communicate(timeout=0.2)
+    except subprocess.TimeoutExpired:
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        return b"", b""
 
 
 def _via(pool: Pool) -> str:

@@ -120,6 +120,16 @@ def inspect_path(path: str | os.PathLike[str]) -> ModelInfo:
     broken or the directory holds several GGUF models.
     """
     target = Path(path)
+    try:
+        return _inspect(target)
+    except ModelFileError:
+        raise
+    except OSError as exc:
+        # A permission or I/O problem anywhere below `target`, named with the file at fault.
+        raise ModelFileError(exc.filename or target, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _inspect(target: Path) -> ModelInfo:
     if not target.exists():
         raise NoModelFilesError(target, "does not exist")
     if target.is_dir():

@@ -37,8 +37,10 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
         if args.id is not None or given:
             extra = "ID" if args.id is not None else given[0]
             raise UsageError(f"--from cannot be combined with {extra}; put the fields in the file")
-        source, entries = _read_list(args.from_file)
+        source, entries = _read_list(args.from_file, args.from_name)
     else:
+        if args.from_name is not None:
+            raise UsageError("--from-name goes with --from -")
         missing = [
             flag
             for flag, value in (
@@ -114,13 +116,16 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _read_list(name: str) -> tuple[str, list[ListedEntry]]:
+def _read_list(name: str, label: str | None) -> tuple[str, list[ListedEntry]]:
     from rbee.catalog.entries_file import STDIN_NAME, parse_entries, read_entries_file
 
     if name == "-":
         import sys
 
-        return STDIN_NAME, parse_entries(sys.stdin.buffer.read(), STDIN_NAME)
+        source = label or STDIN_NAME
+        return source, parse_entries(sys.stdin.buffer.read(), source)
+    if label is not None:
+        raise UsageError("--from-name goes with --from - (stdin) only")
     return name, read_entries_file(name)
 
 

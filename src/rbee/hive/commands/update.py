@@ -30,7 +30,7 @@ def changes_from_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict
 
 
 def run(args: argparse.Namespace, hive: Hive) -> int:
-    from rbee.catalog import edit_catalog
+    from rbee.catalog import ModelEntry, edit_catalog
     from rbee.catalog.entries_file import differing_fields
 
     fields, metadata = changes_from_options(args)
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
             else:
                 merged[key] = value
         document["metadata"] = merged
-        updated = _entry_from_dict(document)
+        updated = ModelEntry.from_dict(document)
         changed = differing_fields(current, updated)
         if changed:
             catalog.replace_model(updated)
@@ -70,9 +70,3 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
         else:
             hive.out.line(f"= Model {args.id} already has these values; nothing changed")
     return 0
-
-
-def _entry_from_dict(document: dict[str, Any]) -> Any:
-    from rbee.catalog import ModelEntry
-
-    return ModelEntry.from_dict(document)

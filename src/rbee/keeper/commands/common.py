@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TextIO, TypeVar, cast
 
 from rbee.cli.errors import CommandError, UsageError
+from rbee.keeper.cli import DEFAULT_PARALLEL
 from rbee.keeper.config import Pool, PoolsConfig, load_pools
 from rbee.keeper.ssh import DEFAULT_TIMEOUT, Runner, SshConfigError, ssh_base_command
 
 T = TypeVar("T")
-DEFAULT_PARALLEL = 8
 
 
 def load_config(args: argparse.Namespace) -> PoolsConfig:
     pools = getattr(args, "pools", None)
-    return load_pools(Path(pools) if pools else None)
+    return load_pools(pools or None)
 
 
 def color_choice(args: argparse.Namespace) -> str:
@@ -50,7 +49,7 @@ def make_runner(args: argparse.Namespace, config: PoolsConfig) -> Runner:
         raise UsageError(str(exc)) from None
     return Runner(
         timeout=getattr(args, "timeout", DEFAULT_TIMEOUT),
-        pools_file=str(config.path),
+        pools_file=config.path,
         base=base,
     )
 
@@ -66,7 +65,8 @@ def in_order(
     """`job(pool)` for every pool, at most `parallel` at once, yielded in the pools' order.
 
     Each result is yielded as soon as it and every earlier one are done, so output streams.
-    Ctrl-C kills every ssh still running.
+    Ctrl-C kills every ssh still running. Plain daemon threads rather than concurrent.futures:
+    they cost no import time, and a worker still finishing cannot hold up the exit.
     """
     if len(pools) == 1 or parallel == 1:
         try:
@@ -76,18 +76,34 @@ def in_order(
             runner.kill_all()
             raise
         return
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
 
-    executor = ThreadPoolExecutor(max_workers=min(parallel, len(pools)))
+    slots = threading.BoundedSemaphore(parallel)
+    done = [threading.Event() for _ in pools]
+    outcomes: list[tuple[bool, object]] = [(False, None)] * len(pools)
+
+    def work(index: int, pool: Pool) -> None:
+        with slots:
+            try:
+                outcomes[index] = (True, job(pool))
+            except BaseException as exc:
+                outcomes[index] = (False, exc)
+            finally:
+                done[index].set()
+
+    for index, pool in enumerate(pools):
+        threading.Thread(target=work, args=(index, pool), daemon=True).start()
     try:
-        futures = [executor.submit(job, pool) for pool in pools]
-        for future in futures:
-            yield future.result()
+        for index in range(len(pools)):
+            done[index].wait()
+            succeeded, value = outcomes[index]
+            if not succeeded:
+                assert isinstance(value, BaseException)
+                raise value
+            yield cast(T, value)
     except BaseException:
         runner.kill_all()
-        executor.shutdown(wait=False, cancel_futures=True)
         raise
-    executor.shutdown(wait=True)
 
 
 def write_bytes(stream: TextIO, data: bytes) -> None:

@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from rbee.cli import exitcodes
-from rbee.cli.errors import CommandError, report
+from rbee.cli.errors import CommandError, UsageError, report
 from rbee.cli.style import Styler, use_color
 from rbee.keeper.commands.common import (
     color_choice,
@@ -73,6 +73,12 @@ def forward_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace)
             options.extend([flag] * int(value))
         elif isinstance(action, argparse._AppendAction):
             options.extend(f"{flag}={item}" for item in value)
+        elif isinstance(value, list) and action.nargs is None:
+            # Python 3.11's argparse turns the value `--` (as in `--name=--`) into [].
+            raise UsageError(
+                f"{flag}: the value '--' cannot be passed on a command line (Python's argparse "
+                "drops it); put the entry in a file and use --from"
+            )
         elif isinstance(value, list):
             options.append(flag)
             options.extend(str(item) for item in value)

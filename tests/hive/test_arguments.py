@@ -1,0 +1,91 @@
+"""rbee.hive.arguments: what llorch imports to offer rbee-hive's options remotely."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+import rbee.hive.arguments as hive_arguments
+from rbee.cli.parsing import ArgumentParser
+
+
+def test_choices_are_the_catalogs_own() -> None:
+    from rbee.catalog import BACKENDS, FORMATS
+
+    assert hive_arguments.BACKEND_CHOICES == BACKENDS
+    assert hive_arguments.FORMAT_CHOICES == FORMATS
+
+
+def test_importing_the_arguments_costs_no_catalog_import() -> None:
+    code = (
+        "import sys, rbee.hive.arguments as a; a.build_parser(lazy=False); "
+        "print(sorted(m for m in sys.modules if m.startswith('rbee.catalog') or m == 'typing'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_each_subcommand_builds_on_any_parser() -> None:
+    names = [subcommand.name for subcommand in hive_arguments.models_subcommands()]
+    assert names[:5] == ["catalog", "register", "unregister", "show", "update"]
+    for subcommand in hive_arguments.models_subcommands():
+        parser = argparse.ArgumentParser(prog=f"llorch pool models {subcommand.name}")
+        parser.add_argument("--host")
+        subcommand.add_arguments(parser)
+        assert hive_arguments.get_subcommand(subcommand.name) is subcommand
+        assert ":" in subcommand.handler
+    with pytest.raises(KeyError):
+        hive_arguments.get_subcommand("nope")
+
+
+def test_register_arguments_parse_the_seed_command() -> None:
+    parser = argparse.ArgumentParser()
+    hive_arguments.add_register_arguments(parser)
+    args = parser.parse_args(
+        ["qwen-0.5b", "--name", "Qwen2.5 0.5B Instruct", "--repo", "Qwen/Qwen2.5-0.5B-Instruct",
+         "--architecture", "qwen", "--backend", "cpu", "--backend", "cuda"]
+    )  # fmt: skip
+    assert (args.id, args.name, args.architecture, args.backends) == (
+        "qwen-0.5b",
+        "Qwen2.5 0.5B Instruct",
+        "qwen",
+        ["cpu", "cuda"],
+    )
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = ArgumentParser(prog="rbee-hive models show")
+    hive_arguments.add_show_arguments(parser)
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args([])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: rbee-hive models show: the following arguments are required: ID "
+        "(see 'rbee-hive models show --help')\n"
+    )
+
+
+def test_the_lazy_parser_accepts_what_the_full_one_does() -> None:
+    argv = [
+        "--root",
+        "/r",
+        "models",
+        "register",
+        "m",
+        "--name",
+        "M",
+        "--arch",
+        "llama",
+        "--color",
+        "never",
+    ]
+    lazy = hive_arguments.build_parser().parse_args(argv)
+    full = hive_arguments.build_parser(lazy=False).parse_args(argv)
+    assert vars(lazy) == vars(full)
+    assert lazy.root == "/r"
+    assert lazy.color == "never"
+    assert lazy.handler.endswith("register:run")

@@ -1,0 +1,249 @@
+"""Bad input: exit code, one `error: ...` line naming the problem, and the catalog untouched.
+
+Each case runs against the seed's four-model catalog and checks that the catalog file is
+byte-identical afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import HiveRunner, Result
+
+
+def _assert_one_error_line(result: Result, code: int, *fragments: str) -> None:
+    assert result.code == code, (result.code, result.out, result.err)
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.err
+
+
+REGISTER = ["models", "register"]
+VALID = ["--name", "A Model", "--architecture", "llama"]
+
+# (case, arguments, exit code, fragments of the message)
+CASES = [
+    (
+        "duplicate id with other fields",
+        [*REGISTER, "tinyllama", "--name", "Another", "--architecture", "llama"],
+        1,
+        ["'tinyllama' is already registered with different fields", "name"],
+    ),
+    ("unknown id (show)", ["models", "show", "nope"], 1, ["model 'nope' is not in the catalog"]),
+    (
+        "unknown id (update)",
+        ["models", "update", "nope", "--name", "X"],
+        1,
+        ["model 'nope' is not in the catalog"],
+    ),
+    (
+        "unknown id (unregister, all or nothing)",
+        ["models", "unregister", "phi3", "nope"],
+        1,
+        ["model 'nope' is not in the catalog"],
+    ),
+    ("id with a path", [*REGISTER, "../x", *VALID], 1, ["field 'id'", "'../x'"]),
+    ("id with a space", [*REGISTER, "a b", *VALID], 1, ["field 'id'", "'a b'"]),
+    ("id starting with a dash", [*REGISTER, *VALID, "--", "-x"], 1, ["field 'id'", "'-x'"]),
+    ("id that looks like an option", [*REGISTER, "-x", *VALID], 2, ["-x"]),
+    (
+        "empty name",
+        [*REGISTER, "m", "--name", "", "--architecture", "llama"],
+        1,
+        ["field 'name'", "non-empty"],
+    ),
+    ("unknown backend", [*REGISTER, "m", *VALID, "--backend", "rocm"], 2, ["--backend", "'rocm'"]),
+    ("unknown format", [*REGISTER, "m", *VALID, "--format", "bin"], 2, ["--format", "'bin'"]),
+    (
+        "malformed repo",
+        [*REGISTER, "m", *VALID, "--repo", "not a repo"],
+        1,
+        ["metadata.repo", "owner/name"],
+    ),
+    ("negative size", [*REGISTER, "m", *VALID, "--size-gb", "-1"], 1, ["size_gb", ">= 0"]),
+    ("non-numeric size", [*REGISTER, "m", *VALID, "--size-gb", "big"], 2, ["--size-gb", "'big'"]),
+    (
+        "negative context length",
+        [*REGISTER, "m", *VALID, "--context-length", "-5"],
+        1,
+        ["metadata.context_length", "positive integer"],
+    ),
+    (
+        "non-numeric vocab size",
+        [*REGISTER, "m", *VALID, "--vocab-size", "lots"],
+        2,
+        ["--vocab-size", "'lots'"],
+    ),
+    (
+        "update to a negative size",
+        ["models", "update", "phi3", "--size-gb", "-3"],
+        1,
+        ["size_gb"],
+    ),
+    (
+        "update to an empty name",
+        ["models", "update", "phi3", "--name", ""],
+        1,
+        ["field 'name'"],
+    ),
+    ("update without fields", ["models", "update", "phi3"], 2, ["nothing to update"]),
+    ("register without a name", [*REGISTER, "m", "--architecture", "llama"], 2, ["--name"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code", "fragments"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_bad_command_line_changes_nothing(
+    seeded: HiveRunner,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+    code: int,
+    fragments: list[str],
+) -> None:
+    before = seeded.catalog_bytes()
+    result = seeded.call(*arguments, capsys=capsys)
+    _assert_one_error_line(result, code, *fragments)
+    assert result.out == ""
+    assert seeded.catalog_bytes() == before
+
+
+def test_bad_command_line_through_the_console_script(seeded: HiveRunner) -> None:
+    before = seeded.catalog_bytes()
+    result = seeded.run("models", "register", "m", *VALID, "--backend", "rocm")
+    _assert_one_error_line(result, 2, "invalid choice: 'rocm'")
+    result = seeded.run("models", "register", "../x", *VALID)
+    _assert_one_error_line(result, 1, "field 'id'")
+    assert seeded.catalog_bytes() == before
+
+
+def _seed_document(seeded: HiveRunner) -> dict[str, object]:
+    document: dict[str, object] = json.loads(seeded.catalog.read_text())
+    return document
+
+
+BROKEN_CATALOGS = [
+    ("invalid JSON", lambda text: text[:-20], ["not a valid catalog", "invalid JSON"]),
+    (
+        "wrong field type",
+        lambda text: text.replace('"size_gb": 0.0', '"size_gb": "big"', 1),
+        ["size_gb", "must be a number"],
+    ),
+    (
+        "newer major version",
+        lambda text: text.replace('"version": "1.0"', '"version": "2.0"', 1),
+        ["version 2.0 is newer than this rbee supports"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("break_text", "fragments"),
+    [case[1:] for case in BROKEN_CATALOGS],
+    ids=[case[0] for case in BROKEN_CATALOGS],
+)
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["models", "catalog"],
+        ["models", "catalog", "--json"],
+        ["models", "show", "phi3"],
+        ["models", "register", "m", *VALID],
+        ["models", "register", "--from", "EXAMPLES"],
+        ["models", "update", "phi3", "--name", "New"],
+        ["models", "unregister", "phi3"],
+    ],
+    ids=["catalog", "catalog-json", "show", "register", "register-from", "update", "unregister"],
+)
+def test_a_broken_catalog_is_an_error_and_left_untouched(
+    seeded: HiveRunner,
+    capsys: pytest.CaptureFixture[str],
+    break_text: object,
+    fragments: list[str],
+    arguments: list[str],
+) -> None:
+    from .conftest import EXAMPLES
+
+    assert callable(break_text)
+    seeded.catalog.write_text(break_text(seeded.catalog.read_text()))
+    before = seeded.catalog_bytes()
+    arguments = [str(EXAMPLES) if a == "EXAMPLES" else a for a in arguments]
+    result = seeded.call(*arguments, capsys=capsys)
+    _assert_one_error_line(result, 1, str(Path(".test-models/catalog.json")), *fragments)
+    assert "No catalog found" not in result.err
+    assert result.out == ""
+    assert seeded.catalog_bytes() == before
+
+
+def test_a_from_file_with_one_bad_entry_registers_nothing(
+    seeded: HiveRunner, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    listing = tmp_path / "models.toml"
+    listing.write_text(
+        '[[models]]\nid = "good-one"\nname = "Good"\narchitecture = "llama"\n\n'
+        '[[models]]\nid = "bad-one"\nname = "Bad"\narchitecture = "llama"\n'
+        'backends = ["cpu", "rocm"]\n'
+    )
+    before = seeded.catalog_bytes()
+    result = seeded.call("models", "register", "--from", str(listing), capsys=capsys)
+    _assert_one_error_line(result, 1, str(listing), "entry 2 ('bad-one')", "backends[1]", "'rocm'")
+    assert seeded.catalog_bytes() == before
+
+
+def test_a_from_file_conflicting_with_the_catalog_registers_nothing(
+    seeded: HiveRunner, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    listing = tmp_path / "models.json"
+    listing.write_text(
+        json.dumps(
+            [
+                {"id": "new-one", "name": "New", "architecture": "llama"},
+                {"id": "phi3", "name": "Phi-3 but renamed", "architecture": "phi3"},
+            ]
+        )
+    )
+    before = seeded.catalog_bytes()
+    result = seeded.call("models", "register", "--from", str(listing), capsys=capsys)
+    _assert_one_error_line(
+        result,
+        1,
+        "model 'phi3' is already registered with different fields (name)",
+        f"nothing from {listing} was registered",
+    )
+    assert seeded.catalog_bytes() == before
+
+
+def test_a_catalog_that_cannot_be_read(shared_pool: HiveRunner) -> None:
+    assert shared_pool.run("models", "register", "m", *VALID).code == 0
+    shared_pool.catalog.parent.chmod(0o755)
+    shared_pool.catalog.chmod(0o600)
+    before = shared_pool.catalog_bytes()
+    for arguments in (["models", "catalog"], ["models", "register", "n", *VALID]):
+        result = shared_pool.run(*arguments, user="nobody")
+        _assert_one_error_line(result, 1, "catalog.json", "Permission denied")
+        assert "No catalog found" not in result.err
+    assert shared_pool.catalog_bytes() == before
+
+
+def test_a_catalog_directory_that_cannot_be_written(shared_pool: HiveRunner) -> None:
+    assert shared_pool.run("models", "register", "m", *VALID).code == 0
+    shared_pool.catalog.parent.chmod(0o755)
+    shared_pool.catalog.chmod(0o644)
+    before = shared_pool.catalog_bytes()
+    # Reading still works for the other user...
+    listed = shared_pool.run("models", "catalog", "-q", user="nobody")
+    assert (listed.code, listed.out) == (0, "m\n")
+    # ...writing does not, and says where.
+    for arguments in (["models", "register", "n", *VALID], ["models", "unregister", "m"]):
+        result = shared_pool.run(*arguments, user="nobody")
+        _assert_one_error_line(result, 1, ".test-models", "Permission denied")
+    assert shared_pool.catalog_bytes() == before
+    assert sorted(p.name for p in shared_pool.catalog.parent.iterdir() if "tmp" in p.name) == []

@@ -1,0 +1,177 @@
+"""Colour, terminals, Ctrl-C and concurrent writers, through the installed console script."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import HIVE, HiveRunner
+
+ESC = "\x1b["
+
+
+@pytest.mark.parametrize(
+    ("env", "options", "coloured"),
+    [
+        ({}, [], False),  # a pipe: no colour
+        ({"FORCE_COLOR": "1"}, [], True),
+        ({"FORCE_COLOR": ""}, [], False),  # empty means unset
+        ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, [], False),  # NO_COLOR wins over FORCE_COLOR
+        ({"NO_COLOR": "1"}, ["--color", "always"], True),  # --color wins over both
+        ({"FORCE_COLOR": "1"}, ["--color", "never"], False),
+        ({}, ["--color", "auto"], False),
+    ],
+)
+def test_colour_rules(
+    seeded: HiveRunner, env: dict[str, str], options: list[str], coloured: bool
+) -> None:
+    result = seeded.run(*options, "models", "catalog", env=env)
+    assert result.code == 0
+    assert (ESC in result.out) is coloured
+    # Colour never moves the columns: without the escape codes the table is the same.
+    plain = seeded.run("models", "catalog").out
+    import re
+
+    assert re.sub(r"\x1b\[[0-9;]*m", "", result.out) == plain
+
+
+def test_json_is_never_coloured(seeded: HiveRunner) -> None:
+    for arguments in (
+        ["models", "catalog", "--json"],
+        ["models", "show", "phi3", "--json"],
+        [
+            "models",
+            "register",
+            "phi3",
+            "--name",
+            "Phi-3 Mini 4K Instruct",
+            "--arch",
+            "phi3",
+            "--json",
+        ],
+    ):
+        result = seeded.run("--color", "always", *arguments, env={"FORCE_COLOR": "1"})
+        assert result.code == 0, result.err
+        assert ESC not in result.out
+        json.loads(result.out)
+
+
+def test_hints_go_to_stderr_coloured_only_by_stderr_rules(hive: HiveRunner) -> None:
+    result = hive.run("--color", "always", "models", "catalog")
+    assert result.out == ""
+    assert result.err.startswith(ESC)
+    assert "No catalog found" in result.err
+    assert ESC not in hive.run("models", "catalog").err
+
+
+def _run_in_terminal(command: list[str], cwd: Path, columns: int) -> tuple[int, str]:
+    """Run `command` with stdout on a real pseudo-terminal `columns` wide."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
+    process = subprocess.Popen(command, cwd=cwd, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    code = process.wait(timeout=60)
+    return code, b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_in_a_narrow_terminal_long_names_are_shortened_and_coloured(hive: HiveRunner) -> None:
+    long_name = "A Model Whose Name Is Far Too Long For An Eighty Column Terminal Window Really"
+    assert (
+        hive.run("models", "register", "long", "--name", long_name, "--architecture", "llama").code
+        == 0
+    )
+    code, output = _run_in_terminal([str(HIVE), "models", "catalog"], hive.pool, 80)
+    assert code == 0
+    assert ESC in output  # a terminal gets colour
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    row = next(line for line in plain.splitlines() if line.startswith("long "))
+    assert long_name not in row
+    assert "…" in row
+    from rbee.cli.table import cell_width
+
+    assert cell_width(row) <= 80
+    # A wide terminal shows the whole name.
+    code, output = _run_in_terminal([str(HIVE), "models", "catalog"], hive.pool, 200)
+    assert long_name in output
+
+
+def _wait_until_open(pid: int, path: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            targets = []
+        if str(path) in targets:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never opened {path}")
+
+
+def test_ctrl_c_while_waiting_for_the_lock_exits_130_and_changes_nothing(
+    seeded: HiveRunner,
+) -> None:
+    before = seeded.catalog_bytes()
+    lock_path = seeded.catalog.with_name("catalog.json.lock")
+    with open(lock_path, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        process = subprocess.Popen(
+            [str(HIVE), "models", "register", "late", "--name", "Late", "--architecture", "llama"],
+            cwd=seeded.pool,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # Once it holds the lock file open it is inside Python, waiting for our lock.
+        _wait_until_open(process.pid, lock_path)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert out == b""
+    assert b"Traceback" not in err
+    assert seeded.catalog_bytes() == before
+
+
+@pytest.mark.slow
+def test_eight_concurrent_registering_processes_lose_nothing(hive: HiveRunner) -> None:
+    script = (
+        "for i in 0 1 2 3 4 5 6 7 8 9; do "
+        '"$HIVE" models register "w$1-m$i" --name "Worker $1 model $i" --architecture llama -q '
+        "|| exit 1; done"
+    )
+    env = dict(os.environ, HIVE=str(HIVE))
+    workers = [
+        subprocess.Popen(["sh", "-c", script, "sh", str(worker)], cwd=hive.pool, env=env)
+        for worker in range(8)
+    ]
+    assert [worker.wait(timeout=240) for worker in workers] == [0] * 8
+    result = hive.run("models", "catalog", "-q")
+    ids = result.out.split()
+    assert len(ids) == 80
+    assert sorted(ids) == sorted(f"w{w}-m{i}" for w in range(8) for i in range(10))
+    # Each worker's own models are in the order it registered them.
+    for worker in range(8):
+        mine = [model_id for model_id in ids if model_id.startswith(f"w{worker}-")]
+        assert mine == [f"w{worker}-m{i}" for i in range(10)]
