@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CATALOG ?= .test-models/catalog.json
 
-.PHONY: help venv demo test lint typecheck pytest bench ssh-deps shell-deps schema clean
+.PHONY: help venv demo test lint typecheck pytest bench system-deps schema clean
 
 help:
 	@echo "make demo   register the four test models in $(CATALOG) and show the catalog"
@@ -23,22 +23,20 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The remote tests start their own sshd processes; Debian's package provides /usr/sbin/sshd.
-ssh-deps:
-	@if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ssh-keygen >/dev/null; then \
-		echo "installing openssh-server and openssh-client (needed by the remote tests)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server openssh-client >/dev/null; \
+# System packages the tests need, installed only when missing (CI and fresh machines run as root):
+# openssh-server/-client for the remote tests' own sshd hosts, zsh for the completion tests.
+system-deps:
+	@missing=""; \
+	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
+	command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || missing="$$missing openssh-client"; \
+	command -v zsh >/dev/null || missing="$$missing zsh"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (needed by the tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# The completion tests run rbee-hive's completion scripts in real bash and zsh.
-shell-deps:
-	@if ! command -v zsh >/dev/null; then \
-		echo "installing zsh (needed by the shell completion tests)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zsh >/dev/null; \
-	fi
-
-# Registers the four test models in $(CATALOG) (relative to the repository) and shows the
-# catalog; a second run reports all four as skipped and changes nothing.
+# `make demo` is the seed's WU2.4 on this machine: the four test models in the default catalog.
+# Idempotent: a second run skips all four and leaves the file untouched.
 demo: $(STAMP)
 	$(BIN)/rbee-hive --catalog $(CATALOG) models register --from examples/test-models.toml
 	$(BIN)/rbee-hive --catalog $(CATALOG) models catalog
@@ -50,12 +48,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) ssh-deps shell-deps
+pytest: $(STAMP) system-deps
 	$(BIN)/pytest
 
 test: lint typecheck pytest
 
-bench: $(STAMP) ssh-deps
+bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
 
 schema: $(STAMP)

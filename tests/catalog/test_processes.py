@@ -163,3 +163,30 @@ def test_sigkill_during_save_leaves_old_or_new_state(tmp_path: Path) -> None:
         state = new_state
     assert state >= KILLS  # every child finished at least one save before it was killed
     assert killed_mid_write > 0, "no kill landed inside a write; the test proves nothing"
+
+
+def test_threads_of_one_process_also_exclude_each_other(tmp_path: Path) -> None:
+    import threading
+
+    from rbee.catalog import edit_catalog
+
+    path = tmp_path / "catalog.json"
+    errors: list[BaseException] = []
+
+    def add(worker: int) -> None:
+        try:
+            for n in range(10):
+                with edit_catalog(path, create_pool_id="threads", lock_timeout=60) as catalog:
+                    catalog.add_model(
+                        ModelEntry(id=f"t{worker}-{n}", name="thread model", architecture="llama")
+                    )
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=add, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(load_catalog(path).models) == 40

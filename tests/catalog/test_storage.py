@@ -222,7 +222,9 @@ def test_write_atomically_replaces_the_inode(tmp_path: Path) -> None:
     ("content", "line", "column", "words"),
     [
         (b'{\n  "version": "1.0",\n  "pool_id": \n}', 4, 1, "invalid JSON: Expecting value"),
-        (b'{"version": "1.0",\n "x": NaN}', 2, 0, "NaN is not allowed"),
+        (b'{"version": "1.0",\n "x": NaN}', 2, 7, "NaN is not a JSON number"),
+        (b'{"a": "NaN",\n "x": [1, -Infinity]}', 2, 11, "-Infinity is not a JSON number"),
+        (b'{\n\n "x": 1' + b"0" * 4400 + b"}", 3, 7, "a number has more than 4300 digits"),
         (b"", 1, 1, "invalid JSON"),
         (b'{\n "pool_id": "caf\xe9"}', 2, 17, "not UTF-8"),
     ],
@@ -606,3 +608,34 @@ def test_changed_since_saved(saved_catalog: Path, make_entry: EntryFactory) -> N
     catalog.add_model(make_entry("phi3"))
     assert catalog.changed_since_saved()
     assert load_catalog(saved_catalog, track_changes=False).changed_since_saved()
+
+
+def test_a_symlinked_catalog_stays_a_symlink(tmp_path: Path, make_entry: EntryFactory) -> None:
+    real = tmp_path / "shared" / "catalog.json"
+    ModelCatalog.new("pool").save(real)
+    link = tmp_path / "pool" / "catalog.json"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    with edit_catalog(link) as catalog:
+        catalog.add_model(make_entry("phi3"))
+    assert link.is_symlink()
+    assert load_catalog(real).find_model("phi3") is not None
+    assert backup_of(real).exists()
+    assert not backup_of(link).exists()
+
+
+def test_write_atomically_takes_a_str_path(tmp_path: Path) -> None:
+    write_atomically(str(tmp_path / "file.json"), b"{}")
+    assert (tmp_path / "file.json").read_bytes() == b"{}"
+
+
+@pytest.mark.parametrize("name", ["models", "pool_id"])
+def test_unknown_fields_cannot_shadow_known_ones(name: str, make_entry: EntryFactory) -> None:
+    catalog = ModelCatalog.new("pool")
+    catalog.extra = {name: []}
+    with pytest.raises(CatalogInvalidError, match=f"'{name}' is a catalog field"):
+        catalog.validate()
+    entry = make_entry("phi3")
+    entry.extra = {"backends": ["tpu"]}
+    with pytest.raises(CatalogInvalidError, match="'backends' is a catalog field"):
+        entry.validate()

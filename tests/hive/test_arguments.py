@@ -89,3 +89,24 @@ def test_the_lazy_parser_accepts_what_the_full_one_does() -> None:
     assert lazy.root == "/r"
     assert lazy.color == "never"
     assert lazy.handler.endswith("register:run")
+
+
+def test_every_command_help_ends_with_examples_that_parse() -> None:
+    import shlex
+
+    from rbee.hive.helpdoc import help_text
+
+    for subcommand in hive_arguments.models_subcommands():
+        assert subcommand.examples, subcommand.name
+        text = help_text(["models", subcommand.name])
+        assert "\nexamples:\n" in text
+        for example in subcommand.examples:
+            assert example in text
+            # The rbee-hive part of each example (before a pipe or redirection) is valid.
+            words = shlex.split(example.replace("\\\n", " "))
+            assert words[0] == "rbee-hive"
+            words = words[1 : next((i for i, w in enumerate(words) if w in ("|", "<")), len(words))]
+            args = hive_arguments.build_parser().parse_args(words)
+            assert args.models_command == subcommand.name, example
+    for path in ([], ["models"]):
+        assert "\nexamples:\n  rbee-hive models register --from" in help_text(path)

@@ -93,6 +93,44 @@ CASES = [
         ["field 'name'"],
     ),
     ("update without fields", ["models", "update", "phi3"], 2, ["nothing to update"]),
+    (
+        "non-numeric context length",
+        [*REGISTER, "m", *VALID, "--context-length", "long"],
+        2,
+        ["--context-length", "'long'"],
+    ),
+    (
+        "zero context length",
+        [*REGISTER, "m", *VALID, "--context-length", "0"],
+        1,
+        ["metadata.context_length", "positive integer"],
+    ),
+    (
+        "negative vocab size",
+        [*REGISTER, "m", *VALID, "--vocab-size", "-1"],
+        1,
+        ["metadata.vocab_size", "positive integer"],
+    ),
+    ("not-a-number size", [*REGISTER, "m", *VALID, "--size-gb", "nan"], 1, ["size_gb", "nan"]),
+    (
+        "update to a malformed repo",
+        ["models", "update", "phi3", "--repo", "../etc"],
+        1,
+        ["metadata.repo", "owner/name"],
+    ),
+    (
+        "update to an unknown format",
+        ["models", "update", "phi3", "--format", "onnx"],
+        2,
+        ["--format", "'onnx'"],
+    ),
+    (
+        "update to an unknown backend",
+        ["models", "update", "phi3", "--backend", "rocm"],
+        2,
+        ["--backend", "'rocm'"],
+    ),
+    ("scan of an unknown id", ["models", "scan", "phi3", "nope"], 1, ["'nope' is not in"]),
     ("register without a name", [*REGISTER, "m", "--architecture", "llama"], 2, ["--name"]),
 ]
 
@@ -242,8 +280,89 @@ def test_a_catalog_directory_that_cannot_be_written(shared_pool: HiveRunner) -> 
     listed = shared_pool.run("models", "catalog", "-q", user="nobody")
     assert (listed.code, listed.out) == (0, "m\n")
     # ...writing does not, and says where.
-    for arguments in (["models", "register", "n", *VALID], ["models", "unregister", "m"]):
+    for arguments in (
+        ["models", "register", "n", *VALID],
+        ["models", "unregister", "m"],
+        ["models", "update", "m", "--name", "New"],
+    ):
         result = shared_pool.run(*arguments, user="nobody")
         _assert_one_error_line(result, 1, ".test-models", "Permission denied")
     assert shared_pool.catalog_bytes() == before
     assert sorted(p.name for p in shared_pool.catalog.parent.iterdir() if "tmp" in p.name) == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["models", "unregister", "phi3"],
+        ["models", "unregister", "phi3", "--missing-ok"],
+        ["models", "update", "phi3", "--name", "New"],
+        ["models", "scan"],
+        ["models", "show", "phi3"],
+    ],
+    ids=["unregister", "unregister-missing-ok", "update", "scan", "show"],
+)
+def test_without_a_catalog_changing_an_entry_is_an_error_that_creates_nothing(
+    hive: HiveRunner, capsys: pytest.CaptureFixture[str], arguments: list[str]
+) -> None:
+    # Only `register` creates a catalog; the others must not leave a directory or lock behind.
+    result = hive.call(*arguments, capsys=capsys)
+    _assert_one_error_line(result, 1, "no catalog at", str(Path(".test-models/catalog.json")))
+    assert result.out == ""
+    assert list(hive.pool.iterdir()) == []
+
+
+def test_hostile_metadata_in_a_catalog_is_shown_escaped(
+    seeded: HiveRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A catalog edited by hand (or a --from list) may carry free-form metadata values.
+    document = json.loads(seeded.catalog.read_text())
+    document["models"][0]["metadata"]["note"] = "\x1b]0;PWNED\x07\x9b2J\u202e"
+    document["models"][0]["metadata"]["extra"] = {"k": "\x85"}
+    seeded.catalog.write_text(json.dumps(document))
+    result = seeded.call("--color", "never", "models", "show", "tinyllama", capsys=capsys)
+    assert result.code == 0, result.err
+    for control in ("\x1b", "\x07", "\x9b", "\u202e", "\x85"):
+        assert control not in result.out
+    assert "metadata.note   \\x1b]0;PWNED\\x07\\x9b2J\\u202e" in result.out
+    assert '{"k": "\\x85"}' in result.out
+
+
+LIST_CASES = [
+    ("unknown format", 'format = "onnx"', ["format", "'onnx'"]),
+    ("malformed repo", 'metadata = { repo = "no slash" }', ["metadata.repo", "owner/name"]),
+    ("negative size", "size_gb = -2.5", ["size_gb", ">= 0"]),
+    ("size as text", 'size_gb = "2 GB"', ["size_gb", "number"]),
+    ("id with a path", None, ["id", "'../x'"]),
+    ("empty name", 'name = ""', ["name", "non-empty"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "fragments"),
+    [case[1:] for case in LIST_CASES],
+    ids=[case[0] for case in LIST_CASES],
+)
+def test_one_bad_entry_in_the_middle_of_a_list_registers_nothing(
+    seeded: HiveRunner,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    bad_line: str | None,
+    fragments: list[str],
+) -> None:
+    entries = []
+    for number in (1, 2, 3):
+        model_id = "../x" if number == 2 and bad_line is None else f"new-{number}"
+        lines = [f'id = "{model_id}"', 'architecture = "llama"']
+        if number == 2 and bad_line is not None:
+            lines.append(bad_line)
+        if not (number == 2 and bad_line == 'name = ""'):
+            lines.append(f'name = "New {number}"')
+        entries.append("[[models]]\n" + "\n".join(lines) + "\n")
+    listing = tmp_path / "models.toml"
+    listing.write_text("\n".join(entries))
+    before = seeded.catalog_bytes()
+    result = seeded.call("models", "register", "--from", str(listing), capsys=capsys)
+    _assert_one_error_line(result, 1, str(listing), "entry 2", *fragments)
+    assert result.out == ""
+    assert seeded.catalog_bytes() == before

@@ -23,6 +23,8 @@ CASES = [
     (["rbee-hive", "models", "show", ""], ["tinyllama", "qwen-0.5b", "phi3", "mistral"]),
     (["rbee-hive", "models", "unregister", "phi3", "m"], ["mistral"]),
     (["rbee-hive", "models", "unregister", "phi3", "-q", "t"], ["tinyllama"]),
+    (["rbee-hive", "models", "scan", "q"], ["qwen-0.5b"]),
+    (["rbee-hive", "models", "scan", "--dry-run", "phi3", "t"], ["tinyllama"]),
     (["rbee-hive", "models", "register", "--from", "exa"], ["examples.toml"]),
 ]
 

@@ -175,3 +175,36 @@ def test_eight_concurrent_registering_processes_lose_nothing(hive: HiveRunner) -
     for worker in range(8):
         mine = [model_id for model_id in ids if model_id.startswith(f"w{worker}-")]
         assert mine == [f"w{worker}-m{i}" for i in range(10)]
+
+
+def test_waiting_for_another_writer_is_said_on_stderr(seeded: HiveRunner) -> None:
+    lock_path = seeded.catalog.with_name("catalog.json.lock")
+    with open(lock_path, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        process = subprocess.Popen(
+            [str(HIVE), "models", "unregister", "phi3"],
+            cwd=seeded.pool,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stderr is not None
+        # The note comes while we still hold the lock: the command is waiting, not done.
+        note = process.stderr.readline().decode()
+        assert (
+            note
+            == "Waiting for another rbee process to finish writing .test-models/catalog.json...\n"
+        )
+        assert process.poll() is None
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert b"phi3 unregistered" in out
+    assert seeded.run("models", "catalog", "-q").out.split() == [
+        "tinyllama",
+        "qwen-0.5b",
+        "mistral",
+    ]
+
+
+def test_no_waiting_note_when_nobody_holds_the_lock(seeded: HiveRunner) -> None:
+    result = seeded.run("models", "unregister", "phi3")
+    assert (result.code, result.err) == (0, "")

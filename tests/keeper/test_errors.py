@@ -223,3 +223,32 @@ def keeper_llorch() -> str:
     import sys
 
     return str(Path(sys.executable).parent / "llorch")
+
+
+def test_pools_are_reached_concurrently_and_printed_in_the_order_given(keeper: Any) -> None:
+    # Each "rbee-hive" sleeps, then prints its pool's name; the first pool is the slowest.
+    def pool(name: str, host: str, seconds: float) -> str:
+        return f'[pools.{name}]\nssh = "{host}"\nhive = "sh -c \'sleep {seconds}; echo {name}\'"\n'
+
+    keeper.pools_file.write_text(
+        pool("a", MAC, 1.2)
+        + pool("b", "workstation.home.arpa", 0.6)
+        + pool("c", MAC, 0.6)
+        + pool("d", "workstation.home.arpa", 0.6),
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    together = keeper.run("pool", "models", "catalog", "--all")
+    elapsed_together = time.monotonic() - started
+    assert together.returncode == 0, together.stderr
+    assert together.stdout.decode() == (
+        "==> a <==\na\n\n==> b <==\nb\n\n==> c <==\nc\n\n==> d <==\nd\n"
+    )
+    started = time.monotonic()
+    two_at_a_time = keeper.run("pool", "models", "catalog", "--all", "--parallel", "2")
+    elapsed_two = time.monotonic() - started
+    assert two_at_a_time.stdout == together.stdout
+    # One at a time would take 3.0 s of sleeping; all at once, the slowest pool's 1.2 s.
+    assert elapsed_together < 2.9
+    # Two slots: a (1.2 s) in one; b, c, d (0.6 s each) share the other, or queue behind a.
+    assert elapsed_two >= 1.8

@@ -60,6 +60,8 @@ WRITE_COMMANDS = [
     ["register", "phi3", "--name", "Another", "--architecture", "phi3"],
     ["register", "gemma", "--name", "Gemma"],
     ["register", "gemma", "--name", "Gemma", "--architecture", "Not Valid"],
+    ["register", "--from", str(EXAMPLES)],
+    ["register", "--from", str(EXAMPLES), "--json"],
     ["unregister", "phi3", "mistral"],
     ["unregister", "phi3", "nope", "--missing-ok", "--json"],
     ["unregister", "nope"],
@@ -319,3 +321,70 @@ def test_on_a_terminal_the_pool_output_is_coloured(keeper: Any) -> None:
     coloured = keeper.hive_locally(MAC, "--color", "always", "models", "catalog").stdout
     assert b"\x1b[" in coloured
     assert shown == coloured
+
+
+def test_from_reaches_a_pool_that_takes_its_time_to_read_it(keeper: Any) -> None:
+    # `hive` as a multi-word command: sh waits, then runs rbee-hive with our arguments.
+    keeper.pools_file.write_text(
+        f'[pools.slow]\nssh = "{WS}"\n'
+        'hive = "sh -c \'sleep 0.7; exec \\"$0\\" \\"$@\\"\' rbee-hive"\n',
+        encoding="utf-8",
+    )
+    result = keeper.run("pool", "models", "register", "--from", str(EXAMPLES), "--host", "slow")
+    assert result.returncode == 0, result.stderr
+    assert [m["id"] for m in catalog_document(keeper, WS)["models"]] == [
+        "tinyllama",
+        "qwen-0.5b",
+        "phi3",
+        "mistral",
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".list"])
+def test_a_from_file_is_named_on_the_pool_as_it_is_here(
+    keeper: Any, tmp_path: Path, suffix: str
+) -> None:
+    listing = tmp_path / f"more-models{suffix}"
+    listing.write_text(
+        json.dumps(
+            [
+                {"id": "gemma", "name": "Gemma 2B", "architecture": "gemma"},
+                {"id": "phi3", "name": "Phi-3 Mini 4K Instruct", "architecture": "phi3"},
+            ]
+        )
+    )
+    seed(keeper, MAC)
+    before = keeper.catalog_path(MAC).read_bytes()
+    remote = keeper.run("pool", "models", "register", "--from", str(listing), "--host", MAC)
+    keeper.catalog_path(MAC).write_bytes(before)
+    local = keeper.hive_locally(MAC, "models", "register", "--from", str(listing))
+    assert (remote.stdout, remote.stderr, remote.returncode) == (
+        local.stdout,
+        local.stderr,
+        local.returncode,
+    )
+    assert str(listing).encode() in remote.stdout + remote.stderr
+
+
+def test_from_name_belongs_to_stdin(keeper: Any) -> None:
+    result = keeper.run(
+        "pool", "models", "register", "--from", str(EXAMPLES), "--from-name", "x", "--host", MAC
+    )
+    assert (result.returncode, result.stderr) == (
+        2,
+        b"error: --from-name goes with --from - (stdin) only\n",
+    )
+    named = keeper.run(
+        "pool",
+        "models",
+        "register",
+        "--from",
+        "-",
+        "--from-name",
+        "wu24.toml",
+        "--host",
+        MAC,
+        input=EXAMPLES.read_bytes(),
+    )
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.decode().endswith("(from wu24.toml)\n")

@@ -239,3 +239,27 @@ def test_scan_without_a_catalog_creates_none(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: no catalog at ")
     assert not (tmp_path / ".test-models").exists()
+
+
+def test_hostile_strings_in_files_never_reach_the_terminal_raw(tmp_path: Path) -> None:
+    # A GGUF whose name and architecture carry escape sequences (retitle, clear, recolour),
+    # a config.json with one in its quantization method, and a file name with one.
+    write_gguf(
+        tmp_path / "evil" / "e.gguf", arch="ll\x1b[31mama", name="\x1b]0;PWNED\x07Evil\x1b[2J"
+    )
+    (tmp_path / "evil2").mkdir()
+    write_safetensors(tmp_path / "evil2" / "model.safetensors")
+    write_config(tmp_path / "evil2", quantization_config={"quant_method": "\x9b31mgptq\u202e"})
+    (tmp_path / "evil3").mkdir()
+    (tmp_path / "evil3" / "x\x1b[2J.gguf").write_bytes(b"GGUF")
+    outputs = [hive(tmp_path, "inspect", name) for name in ("evil", "evil2", "evil3")]
+    assert [result.returncode for result in outputs] == [0, 0, 1]
+    text = "".join(result.stdout + result.stderr for result in outputs)
+    for control in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert control not in text
+    assert "name           \\x1b]0;PWNED\\x07Evil\\x1b[2J" in outputs[0].stdout
+    assert "\\x9b31mgptq\\u202e" in outputs[1].stdout
+    assert outputs[2].stderr.startswith("error: ") and "x\\x1b[2J.gguf" in outputs[2].stderr
+    # JSON keeps the real value (escaped by JSON itself).
+    document = json.loads(ok(tmp_path, "inspect", "evil", "--json"))
+    assert document["name"] == "\x1b]0;PWNED\x07Evil\x1b[2J"

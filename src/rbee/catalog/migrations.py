@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rbee.catalog.errors import CatalogInvalidError, UnsupportedVersionError
 from rbee.catalog.model import SCHEMA_VERSION, VERSION_PATTERN, _describe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` is left out of the CLIs' start-up (see rbee.catalog.model)
+    from typing import Any
 
 SUPPORTED_MAJOR = 1
 UNVERSIONED = "0.0"
 """What a document without a `version` field is taken to be: a draft from before 1.0."""
 
-Document = dict[str, Any]
+Document = dict[str, "Any"]
 
 
 def _from_unversioned(document: Document) -> Document:

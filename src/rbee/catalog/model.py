@@ -13,9 +13,16 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
 from rbee.catalog.errors import CatalogInvalidError, ModelExistsError, ModelNotFoundError
+
+# `typing` costs a bare-interpreter's worth of start-up time in every CLI that imports the
+# catalog; annotations are strings here (PEP 563), so only the type checker needs it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    _RecordT = TypeVar("_RecordT", bound=type)
 
 SCHEMA_VERSION = "1.0"
 """The version this rbee writes into new catalogs."""
@@ -181,9 +188,6 @@ def field(*, metadata: dict[str, Any] | None = None, **_ignored: Any) -> Any:
     return FieldSpec(metadata or {})
 
 
-_RecordT = TypeVar("_RecordT", bound=type)
-
-
 def _record(cls: _RecordT) -> _RecordT:
     """Collect a class's annotated fields (in order) and give it field-wise `==` and repr."""
     specs: list[tuple[str, FieldSpec]] = []
@@ -336,7 +340,7 @@ class ModelEntry:
             yield "downloaded", f"must be true or false, got {_describe(self.downloaded)}"
         yield from self._backend_problems()
         yield from self._metadata_problems()
-        problem = json_value_problem(self.extra)
+        problem = _extra_problem(self.extra, _ENTRY_FIELD_SET)
         if problem:
             yield "(unknown field)", problem
 
@@ -516,7 +520,17 @@ def _entry_is_valid(entry: ModelEntry) -> bool:
                 return False
         elif type(value) not in _PLAIN and json_value_problem(value, 1) is not None:
             return False
-    return not entry.extra or json_value_problem(entry.extra) is None
+    return not entry.extra or _extra_problem(entry.extra, _ENTRY_FIELD_SET) is None
+
+
+def _extra_problem(extra: object, known: frozenset[str]) -> str | None:
+    """Unknown fields are kept as they are, but must not shadow a known one."""
+    if not isinstance(extra, dict):
+        return f"must be an object of unknown fields, got {_describe(extra)}"
+    clash = sorted(key for key in extra if key in known)
+    if clash:
+        return f"{clash[0]!r} is a catalog field, not an unknown one"
+    return json_value_problem(extra)
 
 
 _CATALOG_FIELD_SET = frozenset(CATALOG_FIELDS)
@@ -710,7 +724,7 @@ class ModelCatalog:
             )
         if not isinstance(self.models, list):
             raise CatalogInvalidError("models", f"must be a list, got {_describe(self.models)}")
-        problem = json_value_problem(self.extra)
+        problem = _extra_problem(self.extra, _CATALOG_FIELD_SET)
         if problem:
             raise CatalogInvalidError("(unknown field)", problem)
         seen: dict[str, int] = {}

@@ -38,7 +38,7 @@ def _json_type(annotation: Any, definitions: dict[str, Any]) -> dict[str, Any]:
 
 
 def _object_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, localns={"Any": Any})
     properties: dict[str, Any] = {}
     required: list[str] = []
     for name, item in record_fields(cls):

@@ -21,7 +21,6 @@ import time
 from _thread import get_ident
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from rbee.catalog.errors import (
     CatalogCorruptError,
@@ -33,6 +32,10 @@ from rbee.catalog.errors import (
 )
 from rbee.catalog.migrations import migrate
 from rbee.catalog.model import ModelCatalog, content_key
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` is left out of the CLIs' start-up (see rbee.catalog.model)
+    from typing import Any
 
 DEFAULT_LOCK_TIMEOUT = 30.0
 _held_locks: dict[tuple[Path, int], int] = {}
@@ -56,7 +59,7 @@ def catalog_lock(
     path: str | os.PathLike[str], timeout: float = DEFAULT_LOCK_TIMEOUT
 ) -> Iterator[None]:
     """Hold the exclusive write lock of the catalog at `path` (re-entrant in one process)."""
-    target = Path(os.path.abspath(path))
+    target = Path(os.path.abspath(_real_target(path)))
     key = (target, get_ident())
     if key in _held_locks:
         _held_locks[key] += 1
@@ -109,8 +112,8 @@ def parse_catalog(data: bytes, path: Path | None = None) -> ModelCatalog:
         raise CatalogCorruptError(path, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
         raise CatalogCorruptError(path, "JSON nested too deeply") from None
-    except ValueError as exc:  # e.g. NaN, or an integer with too many digits
-        raise CatalogCorruptError(path, f"invalid JSON: {exc}") from None
+    except ValueError:  # NaN or Infinity, or an integer with too many digits
+        raise _unsupported_number(text, path) from None
     if not isinstance(document, dict):
         error = CatalogInvalidError("(document)", "must be a JSON object with the catalog fields")
         raise error.in_file(path) if path is not None else error
@@ -125,6 +128,29 @@ def parse_catalog(data: bytes, path: Path | None = None) -> ModelCatalog:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed in a catalog")
+
+
+def _unsupported_number(text: str, path: Path | None) -> CatalogCorruptError:
+    """The error for a number `json` parses but a catalog must not hold, with its position."""
+    import re
+    import sys
+
+    limit = sys.get_int_max_str_digits() or 4300
+    # Strings are matched whole so that "NaN" inside a string is not mistaken for the number.
+    digits = f"{{{limit + 1},}}"
+    token = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)|(-?[0-9]' + digits + ")")
+    for match in token.finditer(text):
+        if match.group(1):
+            reason = f"{match.group(1)} is not a JSON number and is not allowed in a catalog"
+        elif match.group(2):
+            reason = f"a number has more than {limit} digits"
+        else:
+            continue
+        start = match.start()
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        return CatalogCorruptError(path, reason, line, column)
+    return CatalogCorruptError(path, "a number cannot be read")
 
 
 FileState = tuple[int, int, int, int]
@@ -157,7 +183,7 @@ def load_catalog(path: str | os.PathLike[str], *, track_changes: bool = True) ->
     target = Path(path)
     data, state = _read_with_state(target)
     catalog = parse_catalog(data, target)
-    catalog._file_state = (os.path.abspath(target), state)
+    catalog._file_state = (os.path.abspath(_real_target(target)), state)
     if track_changes:
         # The file's own bytes are the baseline: free now, and what `save` renders for an
         # unchanged catalog, so telling edits apart later is a byte comparison.
@@ -228,6 +254,7 @@ def save_catalog(catalog: ModelCatalog, path: str | os.PathLike[str]) -> None:
 
 
 def _save(catalog: ModelCatalog, target: Path, *, only_if_changed: bool) -> bool:
+    target = _real_target(target)
     catalog.validate()
     document = catalog.to_dict()
     baseline = catalog._baseline
@@ -252,11 +279,20 @@ def _save(catalog: ModelCatalog, target: Path, *, only_if_changed: bool) -> bool
     return True
 
 
-def write_atomically(target: Path, data: bytes) -> None:
+def _real_target(path: str | os.PathLike[str]) -> Path:
+    """Where a catalog really is: a symlinked catalog is written (and locked) at its target,
+    so that saving keeps the link instead of replacing it with a file."""
+    if os.path.islink(path):
+        return Path(os.path.realpath(path))
+    return Path(path)
+
+
+def write_atomically(target: str | os.PathLike[str], data: bytes) -> None:
     """Replace `target` with `data` so that a crash leaves the old or the new file, whole.
 
     The old file, when there is one, becomes `<target>.bak`.
     """
+    target = Path(target)
     directory = target.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)

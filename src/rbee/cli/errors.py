@@ -30,7 +30,10 @@ def debug_enabled() -> bool:
 
 def report(message: str) -> None:
     """Print one `error: ...` line on stderr."""
-    one_line = " ".join(str(message).split())
+    from rbee.cli.style import printable
+
+    # A file name or a value quoted from a hostile file must not drive the terminal.
+    one_line = printable(" ".join(str(message).split()))
     print(f"error: {one_line}", file=sys.stderr, flush=True)
 
 

@@ -29,10 +29,11 @@ class Subcommand:
     """One `rbee-hive models <name>` command.
 
     `handler` is `module:function`, called as `function(args, hive) -> int` and imported only
-    when the command runs. (A plain class: a NamedTuple costs start-up time.)
+    when the command runs. `examples` are `rbee-hive` command lines that `--help` ends with.
+    (A plain class: a NamedTuple costs start-up time.)
     """
 
-    __slots__ = ("add_arguments", "description", "handler", "name", "summary")
+    __slots__ = ("add_arguments", "description", "examples", "handler", "name", "summary")
 
     def __init__(
         self,
@@ -41,12 +42,14 @@ class Subcommand:
         description: str,
         add_arguments: Callable[[argparse.ArgumentParser], None],
         handler: str,
+        examples: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.summary = summary
         self.description = description
         self.add_arguments = add_arguments
         self.handler = handler
+        self.examples = examples
 
     def __repr__(self) -> str:
         return f"Subcommand({self.name!r}, handler={self.handler!r})"
@@ -297,6 +300,12 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Show the pool's catalog: the seed's table, or JSON, or ids.",
         add_catalog_arguments,
         "rbee.hive.commands.catalog:run",
+        (
+            "rbee-hive models catalog",
+            "rbee-hive models catalog --arch llama --not-downloaded",
+            "rbee-hive models catalog --search qwen --json",
+            "rbee-hive models catalog -q | xargs rbee-hive models scan --dry-run",
+        ),
     ),
     Subcommand(
         "register",
@@ -307,6 +316,14 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "registered id is an error, and then nothing is registered.",
         add_register_arguments,
         "rbee.hive.commands.register:run",
+        (
+            "rbee-hive models register tinyllama --name 'TinyLlama 1.1B Chat' \\\n"
+            "      --repo TinyLlama/TinyLlama-1.1B-Chat-v1.0 --architecture llama",
+            "rbee-hive models register phi3-q4 --name 'Phi-3 Q4' --architecture phi3 \\\n"
+            "      --format gguf --backend cpu --backend metal --quantization Q4_K_M",
+            "rbee-hive models register --from examples/test-models.toml",
+            "rbee-hive models register --from - < models.json",
+        ),
     ),
     Subcommand(
         "unregister",
@@ -315,6 +332,10 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "All or nothing: an unknown id is an error and nothing is removed (unless --missing-ok).",
         add_unregister_arguments,
         "rbee.hive.commands.unregister:run",
+        (
+            "rbee-hive models unregister phi3",
+            "rbee-hive models unregister phi3 mistral --missing-ok",
+        ),
     ),
     Subcommand(
         "show",
@@ -322,6 +343,10 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Show every field of one catalog entry.",
         add_show_arguments,
         "rbee.hive.commands.show:run",
+        (
+            "rbee-hive models show tinyllama",
+            "rbee-hive models show tinyllama --json",
+        ),
     ),
     Subcommand(
         "update",
@@ -329,6 +354,11 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Change fields of one catalog entry in place; fields not given stay as they are.",
         add_update_arguments,
         "rbee.hive.commands.update:run",
+        (
+            "rbee-hive models update qwen-0.5b --architecture qwen2",
+            "rbee-hive models update phi3 --backend cpu --backend metal --clear-quantization",
+            "rbee-hive models update mistral --downloaded --size-gb 14.5",
+        ),
     ),
     Subcommand(
         "inspect",
@@ -338,6 +368,10 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "quantization, parameters, size. Only headers are read; the catalog is not touched.",
         add_inspect_arguments,
         "rbee.hive.commands.inspect:run",
+        (
+            "rbee-hive models inspect .test-models/qwen-0.5b",
+            "rbee-hive models inspect ~/models/phi-3-mini-q4.gguf --json",
+        ),
     ),
     Subcommand(
         "scan",
@@ -349,6 +383,11 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "downloaded; its entry stays.",
         add_scan_arguments,
         "rbee.hive.commands.scan:run",
+        (
+            "rbee-hive models scan --dry-run",
+            "rbee-hive models scan qwen-0.5b phi3",
+            "rbee-hive models scan --json",
+        ),
     ),
 )
 """The `models` subcommands, in the order `--help` lists them."""
@@ -378,7 +417,20 @@ environment:
   RBEE_DEBUG=1   show a traceback on errors
 
 exit codes: 0 success, 1 error (not found, exists, invalid, unreadable catalog, I/O),
-            2 usage error, 130 interrupted"""
+            2 usage error, 130 interrupted
+
+examples:
+  rbee-hive models register --from examples/test-models.toml
+  rbee-hive models catalog
+  rbee-hive --root /srv/pool models scan --dry-run
+  rbee-hive models SUBCOMMAND --help    (each subcommand's options and examples)"""
+
+
+def examples_help(examples: tuple[str, ...]) -> str | None:
+    """An `examples:` section for an epilog (None when there are none)."""
+    if not examples:
+        return None
+    return "examples:\n" + "\n".join(f"  {example}" for example in examples)
 
 
 def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
@@ -441,6 +493,7 @@ def _populate_models(models: argparse.ArgumentParser) -> None:
             _leaf_populator(subcommand),
             help=subcommand.summary,
             description=subcommand.description,
+            epilog=examples_help(subcommand.examples),
             formatter_class=HelpFormatter,
         )
         sub.set_defaults(handler=subcommand.handler)

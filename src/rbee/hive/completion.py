@@ -1,8 +1,9 @@
 """`rbee-hive completion bash|zsh`: completion scripts generated from the parser itself.
 
 The script knows every command, option and choice (so it cannot drift from `--help`), completes
-files and directories for path options, and model ids for `show`, `update` and `unregister` by
-asking `rbee-hive models catalog -q` (with the `--root`/`--catalog` already on the line).
+files and directories for path options, and model ids for `show`, `update`, `unregister` and
+`scan` by asking `rbee-hive models catalog -q` (with the `--root`/`--catalog` already on the
+line).
 
 One shell function serves both shells: bash runs it directly; zsh runs it through its own
 `bashcompinit` layer. It sticks to what both understand (no associative arrays, which macOS's
@@ -19,7 +20,7 @@ from rbee.hive.context import Hive
 FUNCTION = "_rbee_hive"
 DIRECTORY_OPTIONS = ("--root",)
 FILE_OPTIONS = ("--catalog", "--from", "--path")
-MODEL_ID_COMMANDS = ("models show", "models update", "models unregister")
+MODEL_ID_COMMANDS = ("models show", "models update", "models unregister", "models scan")
 PATH_POSITIONALS = ("PATH",)
 # Options whose values `rbee-hive models catalog -q` needs to find the same catalog.
 LOCATION_OPTIONS = ("--root", "--catalog")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from rbee.cli.style import Styler
+from rbee.cli.style import Styler, printable
 
 if TYPE_CHECKING:
     from rbee.catalog.entries_file import ListedEntry
@@ -37,15 +37,15 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+        return ", ".join(printable(str(v)) for v in value)
+    return printable(str(value))
 
 
 def info_lines(info: ModelInfo, style: Styler) -> list[str]:
     """`models inspect` as a person reads it, like `ollama show`."""
     downloaded = style("yes", "green") if info.downloaded else style("no", "red")
     rows = [
-        ("path", info.path),
+        ("path", printable(info.path)),
         ("format", info.format),
         ("architecture", _value(info.architecture)),
         ("name", _value(info.name)),
@@ -59,12 +59,12 @@ def info_lines(info: ModelInfo, style: Styler) -> list[str]:
     if info.backends is not None:
         rows.append(("backends", ", ".join(info.backends) + " only"))
     if info.missing:
-        rows.append(("missing", style(", ".join(info.missing), "red")))
+        rows.append(("missing", style(_value(info.missing), "red")))
     if info.partial:
-        rows.append(("partial", style(", ".join(info.partial), "yellow")))
+        rows.append(("partial", style(_value(info.partial), "yellow")))
     lines = [f"  {style(label.ljust(15), 'bold')}{value}" for label, value in rows]
     lines.append(f"  {style('files'.ljust(15), 'bold')}{len(info.files)}")
-    lines.extend(f"    {name}" for name in info.files)
+    lines.extend(f"    {printable(name)}" for name in info.files)
     return lines
 
 
@@ -73,7 +73,7 @@ def scan_lines(result: ScanResult, style: Styler) -> list[str]:
     status = style("changed", "green") if result.changes else "unchanged"
     lines = [f"{style(result.model_id, 'bold')}: {status}"]
     if result.problem:
-        lines.append(f"  {style('!', 'red')} {result.problem}")
+        lines.append(f"  {style('!', 'red')} {printable(result.problem)}")
     for change in result.changes:
         lines.append(f"  {change.field}: {_value(change.old)} -> {_value(change.new)}")
     for disagreement in result.disagreements:
@@ -114,7 +114,7 @@ def fill_in_from_files(hive: Hive, entries: list[ListedEntry]) -> list[ListedEnt
             filled.append(listed)
             continue
         except ModelFileError as exc:
-            hive.out.hint(f"note: {entry.id}: the files were not read: {exc}")
+            hive.out.hint(f"note: {entry.id}: the files were not read: {printable(str(exc))}")
             filled.append(listed)
             continue
         entry = entry.copy()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rbee.cli.style import Styler
+from rbee.cli.style import Styler, printable
 from rbee.cli.table import cell_width, format_row, truncate
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -102,16 +102,19 @@ def entry_lines(entry: ModelEntry, style: Styler) -> list[str]:
         if key in metadata:
             fields.append((label, _plain(metadata[key])))
     fields.extend(
-        (f"metadata.{key}", _plain(value)) for key, value in metadata.items() if key not in labels
+        (f"metadata.{printable(key)}", _plain(value))
+        for key, value in metadata.items()
+        if key not in labels
     )
-    fields.extend((key, _plain(value)) for key, value in entry.extra.items())
+    fields.extend((printable(key), _plain(value)) for key, value in entry.extra.items())
     width = max(len(label) for label, _ in fields)
     return [style(label.ljust(width), "bold") + "  " + value for label, value in fields]
 
 
 def _plain(value: object) -> str:
     if isinstance(value, str):
-        return value
+        return printable(value)
     import json
 
-    return json.dumps(value, ensure_ascii=False)
+    # json.dumps escapes C0 controls but, with ensure_ascii off, passes C1 and bidi ones.
+    return printable(json.dumps(value, ensure_ascii=False))

@@ -189,13 +189,16 @@ class Runner:
             )
         try:
             deadline = time.monotonic() + self.timeout
+            data = stdin
             while True:
-                # Short slices, so that Ctrl-C (kill_all) is noticed by this thread too.
+                # Short slices, so that Ctrl-C (kill_all) is noticed by this thread too. The input
+                # is handed over once: communicate() keeps sending it across its own retries.
                 remaining = deadline - time.monotonic()
                 try:
-                    out, err = process.communicate(stdin, timeout=max(0.0, min(0.25, remaining)))
+                    out, err = process.communicate(data, timeout=max(0.0, min(0.25, remaining)))
                     break
                 except subprocess.TimeoutExpired:
+                    data = None
                     if not self._closed and time.monotonic() < deadline:
                         continue
                 _kill_session(process)

@@ -139,6 +139,7 @@ def register_entries(
     from rbee.catalog import edit_catalog
 
     hive.require_root()
+    hive.note_if_locked()
     outcomes: list[tuple[str, bool]] = []
     with edit_catalog(hive.catalog_path, create_pool_id=hive.pool_id) as catalog:
         for listed in entries:

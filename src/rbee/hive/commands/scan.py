@@ -8,8 +8,6 @@ the changes are applied and the catalog is saved once (only if something changed
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rbee.hive.context import Hive
@@ -25,11 +23,8 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
     if args.dry_run:
         results = _scan(load_catalog(hive.catalog_path, track_changes=False), args.ids, hive)
     else:
-        if not os.path.exists(hive.catalog_path):
-            # Taking the lock would create the catalog's directory; a scan creates nothing.
-            from rbee.catalog.errors import CatalogNotFoundError
-
-            raise CatalogNotFoundError(Path(hive.catalog_path))
+        hive.require_catalog()
+        hive.note_if_locked()
         with edit_catalog(hive.catalog_path) as catalog:
             results = _scan(catalog, args.ids, hive, apply=True)
     changed = [r.model_id for r in results if r.changes]

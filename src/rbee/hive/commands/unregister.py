@@ -13,6 +13,8 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
     ids = list(dict.fromkeys(args.ids))
     removed: list[str] = []
     missing: list[str] = []
+    hive.require_catalog()
+    hive.note_if_locked()
     with edit_catalog(hive.catalog_path) as catalog:
         for model_id in ids:
             if catalog.find_model(model_id) is None:

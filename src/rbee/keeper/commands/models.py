@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from rbee.cli import exitcodes
@@ -37,15 +38,20 @@ LLORCH_DESTS = frozenset(
 )
 """Options llorch consumes itself; everything else is rbee-hive's and is forwarded."""
 
-STDIN_FILE_DESTS = frozenset({"from_file"})
-"""Options naming a local file that is read here and sent on stdin as `-`."""
+STDIN_FILE_DESTS = {"from_file": "from_name"}
+"""Options naming a local file that is read here and sent on stdin as `-`, each with the
+option that tells rbee-hive the file's name (for its messages and for TOML-or-JSON)."""
 
 
 def _flag(action: argparse.Action) -> str:
     return next((s for s in action.option_strings if s.startswith("--")), action.option_strings[0])
 
 
-def forward_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+def forward_arguments(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    extra_options: list[str] | None = None,
+) -> list[str]:
     """The rbee-hive arguments equivalent to what was parsed: options first, then positionals."""
     options: list[str] = []
     positionals: list[str] = []
@@ -86,16 +92,16 @@ def forward_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace)
             options.append(f"{flag}={value}")
     if any(item.startswith("-") for item in positionals):
         positionals.insert(0, "--")
-    return options + positionals
+    return options + (extra_options or []) + positionals
 
 
-def read_stdin_file(value: str) -> bytes:
+def read_stdin_file(value: str, label: str | None = None) -> bytes:
     """The contents of a `--from` list (`-`: our stdin), validated here before any pool sees it."""
     from rbee.catalog.entries_file import STDIN_NAME, parse_entries
 
     if value == "-":
         data = sys.stdin.buffer.read()
-        source = STDIN_NAME
+        source = label or STDIN_NAME
     else:
         try:
             with open(value, "rb") as file:
@@ -111,12 +117,20 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     pools = select_pools(args, config)
     stdin_data: bytes | None = None
-    for dest in STDIN_FILE_DESTS:
+    name_options: list[str] = []
+    for dest, name_dest in STDIN_FILE_DESTS.items():
         value = getattr(args, dest, None)
-        if value is not None:
-            stdin_data = read_stdin_file(value)
+        if value is None:
+            continue
+        label = getattr(args, name_dest, None)
+        if value != "-" and label is not None:
+            raise UsageError(f"--{name_dest.replace('_', '-')} goes with --from - (stdin) only")
+        stdin_data = read_stdin_file(value, label)
+        if value != "-" and hasattr(args, name_dest):
+            # The pool reads stdin; it names the list (and tells TOML from JSON) as we do.
+            name_options.append(f"--{name_dest.replace('_', '-')}={value}")
     runner = make_runner(args, config)
-    forwarded = forward_arguments(args.remote_parser, args)
+    forwarded = forward_arguments(args.remote_parser, args, extra_options=name_options)
     json_mode = bool(getattr(args, "json", False))
     several = len(pools) > 1
     colored = use_color(sys.stdout, color_choice(args)) and not json_mode
@@ -172,12 +186,14 @@ def _relay_stderr(result: RemoteResult) -> None:
         sys.stderr.flush()
 
 
-def _relay_text(results: Any, style: Styler) -> int:
+def _relay_text(results: Iterable[RemoteResult], style: Styler) -> int:
     status = exitcodes.OK
     for index, result in enumerate(results):
         header = ("\n" if index else "") + style(f"==> {result.pool.name} <==", "bold") + "\n"
         sys.stdout.write(header)
         write_bytes(sys.stdout, result.stdout)
+        if result.stdout and not result.stdout.endswith(b"\n"):
+            sys.stdout.write("\n")  # keep the next pool's header on a line of its own
         _relay_stderr(result)
         if not result.ok:
             status = exitcodes.FAILURE
