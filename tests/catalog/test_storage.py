@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from rbee.catalog import (
+    CatalogConflictError,
     CatalogCorruptError,
     CatalogError,
     CatalogInvalidError,
@@ -311,6 +312,24 @@ def test_save_notices_a_file_replaced_since_load(saved_catalog: Path) -> None:
     with pytest.raises(CatalogCorruptError):
         catalog.save(saved_catalog)
     assert saved_catalog.read_text() == "garbage"
+
+
+def test_save_refuses_to_drop_a_concurrent_save(
+    saved_catalog: Path, make_entry: EntryFactory
+) -> None:
+    mine = load_catalog(saved_catalog)
+    theirs = load_catalog(saved_catalog)
+    theirs.add_model(make_entry("phi3"))
+    theirs.save(saved_catalog)
+    after_their_save = saved_catalog.read_bytes()
+    mine.add_model(make_entry("mistral"))
+    with pytest.raises(CatalogConflictError, match="changed by another process"):
+        mine.save(saved_catalog)
+    assert saved_catalog.read_bytes() == after_their_save
+    reloaded = load_catalog(saved_catalog)
+    reloaded.add_model(make_entry("mistral"))
+    reloaded.save(saved_catalog)
+    assert {"phi3", "mistral"} <= {m.id for m in load_catalog(saved_catalog).models}
 
 
 # -- versions -----------------------------------------------------------------------------------

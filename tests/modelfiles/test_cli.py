@@ -259,7 +259,8 @@ def test_hostile_strings_in_files_never_reach_the_terminal_raw(tmp_path: Path) -
         assert control not in text
     assert "name           \\x1b]0;PWNED\\x07Evil\\x1b[2J" in outputs[0].stdout
     assert "\\x9b31mgptq\\u202e" in outputs[1].stdout
-    assert outputs[2].stderr.startswith("error: ") and "x\\x1b[2J.gguf" in outputs[2].stderr
+    assert outputs[2].stderr.startswith("error: ")
+    assert "x\\x1b[2J.gguf" in outputs[2].stderr
     # JSON keeps the real value (escaped by JSON itself).
     document = json.loads(ok(tmp_path, "inspect", "evil", "--json"))
     assert document["name"] == "\x1b]0;PWNED\x07Evil\x1b[2J"

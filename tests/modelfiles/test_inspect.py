@@ -95,6 +95,28 @@ def test_several_gguf_models_in_one_directory_is_ambiguous(gguf_file: GGUFFactor
     assert inspect_path(path).quantization == "Q8_0"
 
 
+def test_a_vision_models_projector_is_part_of_the_model(gguf_file: GGUFFactory) -> None:
+    # llama.cpp's vision models: the language model plus an image projector GGUF beside it.
+    model = gguf_file("vision/gemma-3-4b-it-Q4_K_M.gguf", arch="gemma3", name="Gemma 3 4B")
+    gguf_file(
+        "vision/mmproj-gemma-3-4b-it-f16.gguf",
+        arch="clip",
+        name="Gemma 3 projector",
+        context_length=None,
+        file_type=1,
+        extra=lambda writer: writer.add_string("general.type", "mmproj"),
+    )
+    info = inspect_path(model.parent)
+    assert (info.architecture, info.name, info.quantization) == ("gemma3", "Gemma 3 4B", "Q4_K_M")
+    assert info.downloaded
+    assert info.files == ["gemma-3-4b-it-Q4_K_M.gguf", "mmproj-gemma-3-4b-it-f16.gguf"]
+    assert info.size_bytes == _total_size(model.parent)
+    # Two language models (and a projector) are still two models.
+    gguf_file("vision/gemma-3-4b-it-Q8_0.gguf", arch="gemma3", file_type=7)
+    with pytest.raises(ModelFileError, match="holds 3 GGUF models"):
+        inspect_path(model.parent)
+
+
 def test_nothing_there(tmp_path: Path) -> None:
     with pytest.raises(NoModelFilesError, match="does not exist"):
         inspect_path(tmp_path / "absent")

@@ -12,6 +12,7 @@ are written for the user, and the CLIs decide how to show them.
 """
 
 from rbee.catalog.errors import (
+    CatalogConflictError,
     CatalogCorruptError,
     CatalogError,
     CatalogInvalidError,
@@ -52,6 +53,7 @@ __all__ = [
     "FORMATS",
     "MODELS_DIR",
     "SCHEMA_VERSION",
+    "CatalogConflictError",
     "CatalogCorruptError",
     "CatalogError",
     "CatalogIOError",

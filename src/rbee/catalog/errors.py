@@ -76,6 +76,17 @@ class CatalogLockError(CatalogError):
         )
 
 
+class CatalogConflictError(CatalogError):
+    """The file changed on disk between `load` and `save`; saving would drop that change."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"{path} was changed by another process since it was loaded; nothing was saved. "
+            "Load it again and redo the change (edit_catalog does this under the lock)"
+        )
+
+
 class CatalogCorruptError(CatalogError):
     """The file exists but is not a JSON document; it is never overwritten."""
 

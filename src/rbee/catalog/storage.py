@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rbee.catalog.errors import (
+    CatalogConflictError,
     CatalogCorruptError,
     CatalogError,
     CatalogInvalidError,
@@ -213,9 +214,13 @@ def _check_replaceable(catalog: ModelCatalog, target: Path) -> None:
     and stays as it is, instead of being pushed out (and, one save later, out of `.bak` too).
     """
     current = _current_state(target)
-    if current is None or catalog._file_state == (os.path.abspath(target), current):
+    here = os.path.abspath(target)
+    if current is None or catalog._file_state == (here, current):
         return
     parse_catalog(read_bytes(target), target)
+    if catalog._file_state is not None and catalog._file_state[0] == here:
+        # Loaded from this very file, which another writer has replaced since: a lost update.
+        raise CatalogConflictError(target)
 
 
 def render_catalog(catalog: ModelCatalog) -> str:

@@ -42,6 +42,7 @@ class Subcommand:
         description: str,
         add_arguments: Callable[[argparse.ArgumentParser], None],
         handler: str,
+        *,
         examples: tuple[str, ...] = (),
     ) -> None:
         self.name = name
@@ -300,7 +301,7 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Show the pool's catalog: the seed's table, or JSON, or ids.",
         add_catalog_arguments,
         "rbee.hive.commands.catalog:run",
-        (
+        examples=(
             "rbee-hive models catalog",
             "rbee-hive models catalog --arch llama --not-downloaded",
             "rbee-hive models catalog --search qwen --json",
@@ -316,7 +317,7 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "registered id is an error, and then nothing is registered.",
         add_register_arguments,
         "rbee.hive.commands.register:run",
-        (
+        examples=(
             "rbee-hive models register tinyllama --name 'TinyLlama 1.1B Chat' \\\n"
             "      --repo TinyLlama/TinyLlama-1.1B-Chat-v1.0 --architecture llama",
             "rbee-hive models register phi3-q4 --name 'Phi-3 Q4' --architecture phi3 \\\n"
@@ -332,7 +333,7 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "All or nothing: an unknown id is an error and nothing is removed (unless --missing-ok).",
         add_unregister_arguments,
         "rbee.hive.commands.unregister:run",
-        (
+        examples=(
             "rbee-hive models unregister phi3",
             "rbee-hive models unregister phi3 mistral --missing-ok",
         ),
@@ -343,7 +344,7 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Show every field of one catalog entry.",
         add_show_arguments,
         "rbee.hive.commands.show:run",
-        (
+        examples=(
             "rbee-hive models show tinyllama",
             "rbee-hive models show tinyllama --json",
         ),
@@ -354,7 +355,7 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "Change fields of one catalog entry in place; fields not given stay as they are.",
         add_update_arguments,
         "rbee.hive.commands.update:run",
-        (
+        examples=(
             "rbee-hive models update qwen-0.5b --architecture qwen2",
             "rbee-hive models update phi3 --backend cpu --backend metal --clear-quantization",
             "rbee-hive models update mistral --downloaded --size-gb 14.5",
@@ -368,7 +369,7 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "quantization, parameters, size. Only headers are read; the catalog is not touched.",
         add_inspect_arguments,
         "rbee.hive.commands.inspect:run",
-        (
+        examples=(
             "rbee-hive models inspect .test-models/qwen-0.5b",
             "rbee-hive models inspect ~/models/phi-3-mini-q4.gguf --json",
         ),
@@ -383,7 +384,7 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "downloaded; its entry stays.",
         add_scan_arguments,
         "rbee.hive.commands.scan:run",
-        (
+        examples=(
             "rbee-hive models scan --dry-run",
             "rbee-hive models scan qwen-0.5b phi3",
             "rbee-hive models scan --json",

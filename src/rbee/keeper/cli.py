@@ -195,12 +195,30 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
             help=hive_subcommand.summary,
             description=hive_subcommand.description
             + f"\n\nRuns `rbee-hive models {name}` on each pool given by --host or --all.",
+            epilog=_remote_examples(name, getattr(hive_subcommand, "examples", ())),
             formatter_class=HelpFormatter,
         )
         sub.set_defaults(handler="rbee.keeper.commands.models:run", remote_parser=sub)
     if not lazy:
         subcommands.populate_all()
     return parser
+
+
+def _remote_examples(name: str, hive_examples: tuple[str, ...]) -> str | None:
+    """rbee-hive's examples for `name`, as llorch command lines.
+
+    Left out: pipes and redirections (they would run here), and `~` (the local shell would
+    expand it to the orchestrator's home, not the pool's).
+    """
+    prefix = f"rbee-hive models {name}"
+    lines = [
+        f"llorch pool models {name} --host mac.home.arpa" + example.removeprefix(prefix)
+        for example in hive_examples
+        if example.startswith(prefix) and not any(ch in example for ch in "|<>~")
+    ]
+    if not lines:
+        return None
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def _remote_populator(

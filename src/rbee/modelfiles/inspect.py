@@ -172,12 +172,20 @@ def _inspect_directory(directory: Path) -> ModelInfo:
             key = str(file.parent / match["stem"]) if match else str(file)
             groups.setdefault(key, file)
         if len(groups) > 1:
+            # A vision model's GGUF comes with its image projector (`mmproj-*.gguf`): one model.
+            language = [p for p in groups.values() if not _is_projector(p)]
+            if len(language) == 1:
+                groups = {"model": language[0]}
+        if len(groups) > 1:
             names = ", ".join(sorted(os.path.relpath(p, directory) for p in groups.values())[:5])
             raise ModelFileError(
                 directory,
                 f"holds {len(groups)} GGUF models ({names}); inspect one of the files",
             )
         info = _inspect_gguf(next(iter(groups.values())), directory)
+    elif partials and _format_of(partials[0].name) == "safetensors":
+        # The weights are still arriving, but a config.json already says what they will be.
+        info = _inspect_safetensors(directory, [], None, directory)
     elif partials:
         info = ModelInfo(path=str(directory), format=_format_of(partials[0].name))
     else:
@@ -190,6 +198,12 @@ def _inspect_directory(directory: Path) -> ModelInfo:
     if partials:
         info.downloaded = False
     return info
+
+
+def _is_projector(path: Path) -> bool:
+    """Whether a GGUF is a multimodal projector (llama.cpp's mmproj), not a language model."""
+    header = gguf.read_header(path)
+    return header.metadata.get("general.type") == "mmproj" or header.architecture == "clip"
 
 
 def _inspect_gguf(first: Path, base: Path) -> ModelInfo:
