@@ -200,7 +200,7 @@ class SshHosts:
         control = (
             "    ControlMaster auto\n"
             f"    ControlPath {self.control_dir}/%C\n"
-            "    ControlPersist 60\n"
+            "    ControlPersist 20\n"  # bounds a master left behind by a killed run
             if control_master
             else ""
         )

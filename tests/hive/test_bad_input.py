@@ -198,8 +198,20 @@ BROKEN_CATALOGS = [
         ["models", "register", "--from", "EXAMPLES"],
         ["models", "update", "phi3", "--name", "New"],
         ["models", "unregister", "phi3"],
+        ["models", "scan"],
+        ["models", "scan", "--dry-run"],
     ],
-    ids=["catalog", "catalog-json", "show", "register", "register-from", "update", "unregister"],
+    ids=[
+        "catalog",
+        "catalog-json",
+        "show",
+        "register",
+        "register-from",
+        "update",
+        "unregister",
+        "scan",
+        "scan-dry-run",
+    ],
 )
 def test_a_broken_catalog_is_an_error_and_left_untouched(
     seeded: HiveRunner,

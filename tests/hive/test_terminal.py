@@ -30,6 +30,7 @@ ESC = "\x1b["
         ({"NO_COLOR": "1"}, ["--color", "always"], True),  # --color wins over both
         ({"FORCE_COLOR": "1"}, ["--color", "never"], False),
         ({}, ["--color", "auto"], False),
+        ({"FORCE_COLOR": "1"}, ["--color", "auto"], False),  # a typed auto: the pipe decides
     ],
 )
 def test_colour_rules(
@@ -74,11 +75,14 @@ def test_hints_go_to_stderr_coloured_only_by_stderr_rules(hive: HiveRunner) -> N
     assert ESC not in hive.run("models", "catalog").err
 
 
-def _run_in_terminal(command: list[str], cwd: Path, columns: int) -> tuple[int, str]:
+def _run_in_terminal(
+    command: list[str], cwd: Path, columns: int, extra_env: dict[str, str] | None = None
+) -> tuple[int, str]:
     """Run `command` with stdout on a real pseudo-terminal `columns` wide."""
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
+    env.update(extra_env or {})
     process = subprocess.Popen(command, cwd=cwd, stdout=follower, stderr=follower, env=env)
     os.close(follower)
     chunks: list[bytes] = []
@@ -208,3 +212,41 @@ def test_waiting_for_another_writer_is_said_on_stderr(seeded: HiveRunner) -> Non
 def test_no_waiting_note_when_nobody_holds_the_lock(seeded: HiveRunner) -> None:
     result = seeded.run("models", "unregister", "phi3")
     assert (result.code, result.err) == (0, "")
+
+
+def test_on_a_terminal_no_color_holds_unless_color_auto_is_typed(seeded: HiveRunner) -> None:
+    catalog = [str(HIVE), "models", "catalog"]
+    code, output = _run_in_terminal(catalog, seeded.pool, 100, {"NO_COLOR": "1"})
+    assert (code, ESC in output) == (0, False)
+    code, output = _run_in_terminal(
+        [*catalog, "--color", "auto"], seeded.pool, 100, {"NO_COLOR": "1"}
+    )
+    assert (code, ESC in output) == (0, True)
+
+
+def test_register_from_a_terminal_says_how_to_end_the_list(hive: HiveRunner) -> None:
+    # `--from -` with nothing piped in: the user is told it reads the terminal, then types.
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    process = subprocess.Popen(
+        [str(HIVE), "--color", "never", "models", "register", "--from", "-"],
+        cwd=hive.pool,
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(follower)
+    assert process.stderr is not None
+    hint = process.stderr.readline().decode()
+    assert hint == "Reading the models (TOML or JSON) from the terminal; end with Ctrl-D\n"
+    typed = '[[models]]\nid = "typed"\nname = "Typed"\narchitecture = "llama"\n'
+    os.write(leader, typed.encode() + b"\x04")  # Ctrl-D at the start of a line: end of input
+    out, err = process.communicate(timeout=60)
+    os.close(leader)
+    assert process.returncode == 0, err
+    assert "Model typed registered" in out.decode()
+    assert hive.run("models", "catalog", "-q").out == "typed\n"
+    # Piped input gets no such note.
+    piped = hive.run("models", "register", "--from", "-", stdin=typed)
+    assert (piped.code, piped.err) == (0, "")

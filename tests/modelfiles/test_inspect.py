@@ -72,6 +72,22 @@ def test_partial_download_is_not_downloaded(gguf_file: GGUFFactory) -> None:
     assert only_partial.size_bytes == 1000
 
 
+def test_a_partial_safetensors_download_still_shows_its_config(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors.incomplete").write_bytes(b"\0" * 500)
+    write_config(tmp_path, model_type="qwen2", architectures=["Qwen2ForCausalLM"])
+    info = inspect_path(tmp_path)
+    assert not info.downloaded
+    assert info.partial == ["model.safetensors.incomplete"]
+    assert (info.format, info.architecture, info.context_length, info.vocab_size) == (
+        "safetensors",
+        "qwen2",
+        2048,
+        32000,
+    )
+    assert info.parameters is None
+    assert info.size_bytes == _total_size(tmp_path)
+
+
 def test_safetensors_directory_with_config(tmp_path: Path) -> None:
     write_safetensors(tmp_path / "model.safetensors")
     write_config(tmp_path, quantization_config={"quant_method": "gptq", "bits": 4})

@@ -24,11 +24,15 @@ class Output:
         color: str = "auto",
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        *,
+        honour_environment: bool = True,
     ) -> None:
+        """`honour_environment=False` when the user gave `--color` (even `auto`) for this run."""
         self.stdout = sys.stdout if stdout is None else stdout
         self.stderr = sys.stderr if stderr is None else stderr
-        self.style = Styler(use_color(self.stdout, color))
-        self.err_style = Styler(use_color(self.stderr, color))
+        env = honour_environment
+        self.style = Styler(use_color(self.stdout, color, honour_environment=env))
+        self.err_style = Styler(use_color(self.stderr, color, honour_environment=env))
 
     def line(self, text: str = "") -> None:
         """One line of the result on stdout."""

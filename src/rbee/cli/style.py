@@ -1,8 +1,10 @@
 """When to colour, and the few styles we use.
 
-Rules, strongest first: `--color always|never` (auto defers to the rest); `NO_COLOR` non-empty
-turns colour off; `FORCE_COLOR` non-empty turns it on; otherwise colour only when the stream is
-a terminal. JSON output is never coloured: callers simply don't style it.
+Rules, strongest first: `--color always|never`, or `--color auto` given on the command line
+(colour on a terminal, whatever the environment says: a per-run option beats the environment, as
+the NO_COLOR convention asks); `NO_COLOR` non-empty turns colour off; `FORCE_COLOR` non-empty
+turns it on; otherwise colour only when the stream is a terminal. JSON output is never coloured:
+callers simply don't style it.
 """
 
 from __future__ import annotations
@@ -26,16 +28,20 @@ _CODES = {
 }
 
 
-def use_color(stream: TextIO, choice: str = "auto") -> bool:
-    """Whether output to `stream` should be coloured under `choice` and the environment."""
+def use_color(stream: TextIO, choice: str = "auto", *, honour_environment: bool = True) -> bool:
+    """Whether output to `stream` should be coloured under `choice` and the environment.
+
+    `honour_environment=False` is for an `auto` the user typed: then only the terminal decides.
+    """
     if choice == "always":
         return True
     if choice == "never":
         return False
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
+    if honour_environment:
+        if os.environ.get("NO_COLOR"):
+            return False
+        if os.environ.get("FORCE_COLOR"):
+            return True
     try:
         return stream.isatty()
     except (AttributeError, ValueError):

@@ -90,7 +90,8 @@ def add_global_arguments(parser: argparse.ArgumentParser, *, suppress_defaults: 
         "--color",
         choices=COLOR_CHOICES,
         default=default,
-        help="colour output: auto (a terminal, unless NO_COLOR is set), always or never",
+        help="colour output: auto (on a terminal), always or never; beats NO_COLOR and "
+        "FORCE_COLOR (default: those, else auto)",
     )
 
 

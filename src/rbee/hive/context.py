@@ -48,8 +48,11 @@ class Hive:
             else f"{MODELS_DIR}/{CATALOG_NAME}"
         )
         self.pool_id = _setting(args, "pool_id", env, "RBEE_POOL_ID") or host_pool_id()
-        self.color = getattr(args, "color", None) or "auto"
-        self.out = Output(self.color) if output is None else output
+        given_color = getattr(args, "color", None)
+        self.color = given_color or "auto"
+        if output is None:
+            output = Output(self.color, honour_environment=given_color is None)
+        self.out = output
 
     def require_root(self) -> None:
         """Refuse to create a catalog under a pool root that does not exist (a typo, likely)."""

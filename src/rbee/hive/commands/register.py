@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
         if args.id is not None or given:
             extra = "ID" if args.id is not None else given[0]
             raise UsageError(f"--from cannot be combined with {extra}; put the fields in the file")
-        source, entries = _read_list(args.from_file, args.from_name)
+        source, entries = _read_list(args.from_file, args.from_name, hive)
     else:
         if args.from_name is not None:
             raise UsageError("--from-name goes with --from -")
@@ -116,12 +116,15 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _read_list(name: str, label: str | None) -> tuple[str, list[ListedEntry]]:
+def _read_list(name: str, label: str | None, hive: Hive) -> tuple[str, list[ListedEntry]]:
     from rbee.catalog.entries_file import STDIN_NAME, parse_entries, read_entries_file
 
     if name == "-":
         import sys
 
+        if sys.stdin.isatty():
+            # Otherwise a forgotten `< file` looks like a hang.
+            hive.out.hint("Reading the models (TOML or JSON) from the terminal; end with Ctrl-D")
         source = label or STDIN_NAME
         return source, parse_entries(sys.stdin.buffer.read(), source)
     if label is not None:
