@@ -11,8 +11,8 @@ seed's four test models in its catalog. Measured in one run, each figure the med
 Target: concurrent <= 0.5x sequential, with and without a ControlMaster. The 8 fake pools run
 their rbee-hive on this machine's 2 cores, so when that work is CPU-bound (a warm ControlMaster
 leaves little else) even ssh alone cannot halve it: the same 8 ssh+rbee-hive calls are also timed
-without llorch, all at once against one by one, and when that floor is above 0.5x llorch must be
-within 0.1 of it instead.
+without llorch, all at once against one by one, and that floor is printed beside a miss (a miss is
+still reported as one).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from bench.sshhosts import SshHosts, interpreter_bin_dir
 POOLS = 8
 ROUNDS = 7
 TARGET_RATIO = 0.5
-FLOOR_MARGIN = 0.1
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "test-models.toml"
 
 
@@ -112,20 +111,12 @@ def _measure(mode: str, ssh_command: str, names: list[str], env: dict[str, str])
     ssh_hive = _median([*ssh, one, workdir_command], env)
     llorch_one = _median([llorch, "pool", "models", "catalog", "--host", one], env)
     ratio = concurrent / sequential
-    if ratio <= TARGET_RATIO:
-        verdict = f"target <= {TARGET_RATIO}x: met"
-        ok = True
-    elif floor > TARGET_RATIO:
-        # The fake pools share our 2 cores: when their own work (rbee-hive's start-up)
-        # is CPU-bound, no fan-out can halve it. Then llorch must stay near that floor.
-        ok = ratio <= floor + FLOOR_MARGIN
-        verdict = (
-            f"target <= {TARGET_RATIO}x unreachable here, ssh alone fans out to "
-            f"{floor:.2f}x; llorch within {FLOOR_MARGIN} of that: " + ("met" if ok else "MISSED")
-        )
-    else:
-        ok = False
-        verdict = f"target <= {TARGET_RATIO}x: MISSED"
+    ok = ratio <= TARGET_RATIO
+    verdict = f"target <= {TARGET_RATIO}x: " + ("met" if ok else "MISSED")
+    if not ok and floor > TARGET_RATIO:
+        # The fake pools share our 2 cores: when their own work (rbee-hive's start-up) is
+        # CPU-bound, no fan-out can halve it. Say so, but the target stays the target.
+        verdict += f"; ssh alone, without llorch, only fans out to {floor:.2f}x on these 2 cores"
     print(f"\n[{mode}]")
     print(f"  catalog --all, 8 at once     {concurrent * 1000:8.1f} ms")
     print(f"  catalog --all --parallel 1   {sequential * 1000:8.1f} ms")

@@ -110,3 +110,4 @@ def test_every_command_help_ends_with_examples_that_parse() -> None:
             assert args.models_command == subcommand.name, example
     for path in ([], ["models"]):
         assert "\nexamples:\n  rbee-hive models register --from" in help_text(path)
+    assert "\nexamples:\n  rbee-hive completion bash > " in help_text(["completion"])

@@ -468,6 +468,12 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
         _populate_completion,
         help="print a shell completion script",
         description="Print a completion script for bash or zsh (see docs/cli.md to install it).",
+        epilog=examples_help(
+            (
+                "rbee-hive completion bash > ~/.local/share/bash-completion/completions/rbee-hive",
+                'eval "$(rbee-hive completion zsh)"    # in ~/.zshrc, after compinit',
+            )
+        ),
         formatter_class=HelpFormatter,
     )
     if not lazy:
