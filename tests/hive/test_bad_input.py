@@ -131,6 +131,9 @@ CASES = [
         ["--backend", "'rocm'"],
     ),
     ("scan of an unknown id", ["models", "scan", "phi3", "nope"], 1, ["'nope' is not in"]),
+    ("empty --catalog", ["--catalog", "", *REGISTER, "m", *VALID], 2, ["--catalog needs a value"]),
+    ("empty --root", [*REGISTER, "m", *VALID, "--root", ""], 2, ["--root needs a value"]),
+    ("empty --pool-id", [*REGISTER, "m", *VALID, "--pool-id="], 2, ["--pool-id needs a value"]),
     ("register without a name", [*REGISTER, "m", "--architecture", "llama"], 2, ["--name"]),
 ]
 
@@ -378,3 +381,27 @@ def test_one_bad_entry_in_the_middle_of_a_list_registers_nothing(
     _assert_one_error_line(result, 1, str(listing), "entry 2", *fragments)
     assert result.out == ""
     assert seeded.catalog_bytes() == before
+
+
+def test_a_catalog_symlink_to_nowhere_is_no_catalog_and_creates_nothing(
+    hive: HiveRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hive.catalog.parent.mkdir()
+    hive.catalog.symlink_to("moved-away.json")
+    for arguments in (["models", "unregister", "phi3"], ["models", "update", "x", "--name", "Y"]):
+        result = hive.call(*arguments, capsys=capsys)
+        _assert_one_error_line(result, 1, "no catalog at")
+    assert sorted(p.name for p in hive.catalog.parent.iterdir()) == ["catalog.json"]
+
+
+def test_a_catalog_hidden_behind_a_closed_directory_is_not_no_catalog(
+    shared_pool: HiveRunner,
+) -> None:
+    assert shared_pool.run("models", "register", "m", *VALID).code == 0
+    shared_pool.catalog.parent.chmod(0o700)  # nobody cannot even look inside
+    before = shared_pool.catalog_bytes()
+    for arguments in (["models", "unregister", "m"], ["models", "update", "m", "--name", "N"]):
+        result = shared_pool.run(*arguments, user="nobody")
+        _assert_one_error_line(result, 1, ".test-models", "Permission denied")
+        assert "no catalog" not in result.err
+    assert shared_pool.catalog_bytes() == before

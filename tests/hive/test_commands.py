@@ -402,6 +402,16 @@ def test_show_prints_every_field(seeded: HiveRunner, capsys: pytest.CaptureFixtu
     assert shown == _json(seeded.catalog.read_text())["models"][0]
 
 
+def test_show_prints_the_parameter_count_as_inspect_does(
+    seeded: HiveRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = _json(seeded.catalog.read_text())
+    document["models"][0]["metadata"]["parameters"] = 1_100_048_384  # what scan records
+    seeded.catalog.write_text(json.dumps(document))
+    lines = seeded.call("models", "show", "tinyllama", capsys=capsys).out.splitlines()
+    assert "Parameters      1.10B (1,100,048,384)" in lines
+
+
 def test_update_changes_only_the_given_fields(
     seeded: HiveRunner, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -430,6 +440,59 @@ def test_update_changes_only_the_given_fields(
     assert cleared.code == 0
     seeded.call("models", "update", "mistral", "--clear-quantization", capsys=capsys)
     assert "quantization" not in _json(seeded.catalog.read_text())["models"][3]["metadata"]
+
+
+def test_update_sets_every_field_option(
+    seeded: HiveRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    every_option = [
+        "models", "update", "phi3", "--name", "Phi-3 Q4", "--repo", "microsoft/Phi-3-mini-4k-gguf",
+        "--architecture", "phi3", "--format", "gguf", "--backend", "metal", "--backend", "cpu",
+        "--backend", "metal", "--path", "models/phi3.gguf", "--size-gb", "2.2", "--downloaded",
+        "--context-length", "4096", "--vocab-size", "32064", "--quantization", "Q4_K_M",
+    ]  # fmt: skip
+    result = seeded.call(*every_option, "--json", capsys=capsys)
+    assert result.code == 0, result.err
+    assert _json(result.out)["changed"] == [
+        "name", "path", "format", "size_gb", "downloaded", "backends", "metadata.repo",
+        "metadata.quantization",
+    ]  # fmt: skip
+    entry = next(m for m in _json(seeded.catalog.read_text())["models"] if m["id"] == "phi3")
+    assert entry == {
+        "id": "phi3",
+        "name": "Phi-3 Q4",
+        "path": "models/phi3.gguf",
+        "format": "gguf",
+        "size_gb": 2.2,
+        "architecture": "phi3",
+        "downloaded": True,
+        "backends": ["metal", "cpu"],
+        "metadata": {
+            "repo": "microsoft/Phi-3-mini-4k-gguf",
+            "context_length": 4096,
+            "vocab_size": 32064,
+            "quantization": "Q4_K_M",
+        },
+    }
+    # The same options again change nothing, not even the file's modification time.
+    stat = seeded.catalog.stat()
+    again = seeded.call(*every_option, "--json", capsys=capsys)
+    assert _json(again.out) == {"updated": [], "unchanged": ["phi3"], "changed": []}
+    assert seeded.catalog.stat().st_mtime_ns == stat.st_mtime_ns
+    # And back: --not-downloaded, another architecture, the other numbers.
+    back = seeded.call(
+        "models", "update", "phi3", "--not-downloaded", "--arch", "phi", "--context-length", "128",
+        "--vocab-size", "7", "--size-gb", "0", "--format", "safetensors", capsys=capsys,
+    )  # fmt: skip
+    assert back.code == 0, back.err
+    entry = next(m for m in _json(seeded.catalog.read_text())["models"] if m["id"] == "phi3")
+    assert (entry["downloaded"], entry["architecture"], entry["size_gb"], entry["format"]) == (
+        False,
+        "phi",
+        0.0,
+        "safetensors",
+    )
+    assert (entry["metadata"]["context_length"], entry["metadata"]["vocab_size"]) == (128, 7)
 
 
 def test_quiet_mutations_print_nothing(

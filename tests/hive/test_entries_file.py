@@ -81,7 +81,9 @@ def test_toml_and_json_give_the_same_entries() -> None:
         ('{"entries": []}', "expected a list of models or an object with 'models'"),
         ('{"models": {}}', "'models' must be a list"),
         ('{"models": [1]}', "entry 1: expected a table of fields"),
-        ("[1]", "unknown top-level key '1'"),  # "[1]" is a TOML table header
+        # "[1]" is also a TOML table header, but JSON is what a list like it means.
+        ("[1]", "entry 1: expected a table of fields"),
+        ("[models]\n", "'models' must be an array of [[models]] tables"),
         ('[{"id": "a", "name": "A"}]', "entry 1 ('a'): field 'architecture' is missing"),
         (
             '[{"id": "a", "name": "A", "architecture": "llama", "sise_gb": 1}]',
@@ -131,3 +133,28 @@ def test_conflicts_only_count_the_fields_a_list_gives() -> None:
     assert listed.conflicts_with(registered) == []
     renamed = parse_entries(b'[[models]]\nid = "m"\nname = "N"\narchitecture = "llama"\n')[0]
     assert renamed.conflicts_with(registered) == ["name"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # JSON on stdin that its first characters did not give away: its real problem is named.
+        ("[1, 2]", "<stdin>: entry 1: expected a table of fields"),
+        ('[["tinyllama"]]', "<stdin>: entry 1: expected a table of fields"),
+        ('[\t"x"]', "<stdin>: entry 1: expected a table of fields"),
+        # Neither TOML nor JSON: the TOML error, as before.
+        ('[ "x", ', "<stdin>: invalid TOML"),
+        ("[models\n", "<stdin>: invalid TOML"),
+    ],
+)
+def test_json_that_looked_like_toml_is_read_as_json(text: str, message: str) -> None:
+    with pytest.raises(EntriesFileError) as caught:
+        parse_entries(text)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_toml_file_is_never_read_as_json(tmp_path: Path) -> None:
+    listing = tmp_path / "models.toml"
+    listing.write_text("[1, 2]")
+    with pytest.raises(EntriesFileError, match="invalid TOML"):
+        read_entries_file(listing)

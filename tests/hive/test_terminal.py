@@ -122,6 +122,25 @@ def test_in_a_narrow_terminal_long_names_are_shortened_and_coloured(hive: HiveRu
     assert long_name in output
 
 
+def test_a_terminal_narrower_than_80_columns_gets_a_narrower_table(seeded: HiveRunner) -> None:
+    import re
+
+    wide = seeded.run("models", "register", "cjk", "--name", "中文模型" * 8, "--arch", "llama")
+    assert wide.code == 0, wide.err
+    code, output = _run_in_terminal([str(HIVE), "models", "catalog"], seeded.pool, 60)
+    assert code == 0
+    from rbee.cli.table import cell_width
+
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines()
+    assert max(cell_width(line) for line in lines) == 60  # nothing wraps
+    assert lines[1] == "=" * 60
+    assert "mistral         Mistral 7B Instruct v0.2 ❌           0.0 GB" in lines
+    # Every row's status starts in the same cell, wide characters or not.
+    starts = [cell_width(line.split("❌")[0]) for line in lines if "❌" in line]
+    assert len(starts) == 5
+    assert len(set(starts)) == 1
+
+
 def _wait_until_open(pid: int, path: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -207,6 +226,23 @@ def test_waiting_for_another_writer_is_said_on_stderr(seeded: HiveRunner) -> Non
         "qwen-0.5b",
         "mistral",
     ]
+
+
+def test_quiet_waits_without_a_note(seeded: HiveRunner) -> None:
+    lock_path = seeded.catalog.with_name("catalog.json.lock")
+    with open(lock_path, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        process = subprocess.Popen(
+            [str(HIVE), "models", "unregister", "phi3", "-q"],
+            cwd=seeded.pool,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        _wait_until_open(process.pid, lock_path)
+        time.sleep(0.2)  # long enough for a note to be written, were there one
+        assert process.poll() is None
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, out, err) == (0, b"", b"")
 
 
 def test_no_waiting_note_when_nobody_holds_the_lock(seeded: HiveRunner) -> None:

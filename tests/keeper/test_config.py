@@ -112,6 +112,25 @@ def test_pool_list_shows_one_line_per_pool(tmp_path: Path) -> None:
         ('mac = "x"\n', "pools.toml:1: unknown top-level key 'mac'"),
         ("pools = 3\n", "'pools' must be a table"),
         ('[pools]\nmac = "x"\n', "pool 'mac': must be a table"),
+        # The line is the offending pool's, not the first line that mentions the key or name.
+        (
+            '# mac is the ssh host for the workdir\n[pools.mac]\nssh = "mac"\nworkdir = "/a"\n\n'
+            '[pools.ws]\nssh = ""\nworkdir = 3\n',
+            "pools.toml:7: pool 'ws': ssh: must be a non-empty string",
+        ),
+        (
+            '[pools.mac]\nworkdir = "/a"\n[pools."ws"]\nssh = "ws"\nworkdir = 3\n',
+            "pools.toml:5: pool 'ws': workdir: must be a non-empty string",
+        ),
+        (
+            '[pools.mac]\nworkdir = "/a"\n[pools.ws]\nworkdri = "/b"\n',
+            "pools.toml:4: pool 'ws': unknown key 'workdri'",
+        ),
+        (
+            '[pools.mac]\nhive = "rbee-hive"\n\n[pools.ws]\nhive = "x \'y"\n',
+            "pools.toml:5: pool 'ws': hive:",
+        ),
+        ('# the -x pool\n[pools."-x"]\n', "pools.toml:2: pool '-x': ssh: refusing"),
     ],
 )
 def test_a_malformed_pools_file_is_one_error_naming_the_file_and_line(

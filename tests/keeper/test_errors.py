@@ -104,6 +104,33 @@ def test_the_hive_setting_finds_rbee_hive_outside_path(keeper: Any) -> None:
     assert report["workdir"] == str(home)
 
 
+def test_a_hive_path_with_spaces_works_quoted_and_unquoted_says_how(keeper: Any) -> None:
+    import sys
+
+    home = keeper.hosts.pools["nohive.home.arpa"].home
+    venv = home / "rbee venv" / "bin"
+    venv.mkdir(parents=True, exist_ok=True)
+    if not (venv / "rbee-hive").exists():
+        (venv / "rbee-hive").symlink_to(Path(sys.executable).parent / "rbee-hive")
+    workdir = home / "My Models" / "it's here"
+    workdir.mkdir(parents=True, exist_ok=True)
+    keeper.pools_file.write_text(
+        '[pools.quoted]\nssh = "nohive.home.arpa"\n'
+        'workdir = "~/My Models/it\'s here"\n'
+        f"hive = \"'{venv}/rbee-hive'\"\n"
+        '[pools.unquoted]\nssh = "nohive.home.arpa"\n'
+        f'hive = "{venv}/rbee-hive"\n',
+        encoding="utf-8",
+    )
+    quoted = keeper.run("pool", "check", "--host", "quoted", "--json")
+    report = json.loads(quoted.stdout)["quoted"]
+    assert report["ok"] is True, report
+    assert report["workdir"] == str(workdir)
+    line = one_error_line(keeper.run("pool", "models", "catalog", "--host", "unquoted"))
+    assert line.startswith("error: unquoted: rbee-hive is not installed on the pool")
+    assert line.endswith(f"quote a path that contains spaces, e.g. hive = \"'{venv}/rbee-hive'\"")
+
+
 def test_a_remote_rbee_hive_killed_by_a_signal_is_not_a_connection_failure(
     keeper: Any,
 ) -> None:
@@ -195,27 +222,73 @@ def _ssh_clients_running(marker: str) -> list[int]:
     return found
 
 
-def test_ctrl_c_ends_every_ssh_and_exits_130(keeper: Any) -> None:
-    marker = "sleep 3.217"
+@pytest.mark.parametrize(
+    ("selection", "running"),
+    [
+        (["--all"], 2),
+        # One pool, or one at a time: the call runs on the main thread, where Ctrl-C lands.
+        (["--host", "a"], 1),
+        (["--all", "--parallel", "1"], 1),
+    ],
+    ids=["several-pools", "one-pool", "parallel-1"],
+)
+def test_ctrl_c_ends_every_ssh_and_exits_130(
+    keeper: Any, selection: list[str], running: int
+) -> None:
+    marker = f"sleep 3.21{len(selection)}"  # one per case: a leftover ssh must not count
     keeper.pools_file.write_text(
         f'[pools.a]\nssh = "{MAC}"\nhive = "sh -c \'{marker}\'"\n'
         f'[pools.b]\nssh = "workstation.home.arpa"\nhive = "sh -c \'{marker}\'"\n',
         encoding="utf-8",
     )
     process = subprocess.Popen(
-        [keeper_llorch(), "pool", "models", "catalog", "--all"],
+        [keeper_llorch(), "pool", "models", "catalog", *selection],
         env=keeper.env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 10
-    while len(_ssh_clients_running(marker)) < 2 and time.monotonic() < deadline:
+    while len(_ssh_clients_running(marker)) < running and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(_ssh_clients_running(marker)) == 2
+    assert len(_ssh_clients_running(marker)) == running
     process.send_signal(signal.SIGINT)
+    started = time.monotonic()
     _, err = process.communicate(timeout=10)
     assert process.returncode == 130, err
+    assert time.monotonic() - started < 1.5
+    assert _ssh_clients_running(marker) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize(
+    ("selection", "running"), [(["--all"], 2), (["--host", "a"], 1)], ids=["several", "one"]
+)
+def test_sigterm_and_sighup_end_every_ssh_then_llorch_dies_of_the_signal(
+    keeper: Any, signum: signal.Signals, selection: list[str], running: int
+) -> None:
+    # ssh runs in sessions of its own: killed by anything but Ctrl-C, llorch must still end it,
+    # or a hung pool keeps an ssh (and its command) alive forever, past any --timeout.
+    marker = f"sleep 3.3{int(signum)}{len(selection)}"
+    keeper.pools_file.write_text(
+        f'[pools.a]\nssh = "{MAC}"\nhive = "sh -c \'{marker}\'"\n'
+        f'[pools.b]\nssh = "workstation.home.arpa"\nhive = "sh -c \'{marker}\'"\n',
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [keeper_llorch(), "pool", "models", "catalog", *selection],
+        env=keeper.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 10
+    while len(_ssh_clients_running(marker)) < running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_ssh_clients_running(marker)) == running
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=10)
+    assert (process.returncode, err) == (-signum, b"")
     assert _ssh_clients_running(marker) == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -182,6 +183,24 @@ def test_scan_updates_facts_and_reports_user_fields(gguf_file: GGUFFactory, tmp_
     assert scan_entry(entry, tmp_path).changes == []
 
 
+@pytest.mark.parametrize(
+    ("registered", "in_the_file", "disagree"),
+    [
+        ("Qwen2.5 0.5B Instruct", "Qwen2.5-0.5B-Instruct", False),
+        ("qwen2.5 0.5b instruct", "Qwen2.5_0.5B__Instruct", False),
+        ("Qwen2.5 0.5B Instruct", "Qwen2.5 1.5B Instruct", True),
+        ("Qwen2.5 0.5B Instruct", "Qwen2.5", True),
+    ],
+)
+def test_a_name_spelled_with_dashes_in_the_file_is_the_same_name(
+    gguf_file: GGUFFactory, tmp_path: Path, registered: str, in_the_file: str, disagree: bool
+) -> None:
+    gguf_file(".test-models/qwen/qwen.gguf", arch="qwen", name=in_the_file)
+    entry = _entry(name=registered)
+    names = [d for d in scan_entry(entry, tmp_path).disagreements if d.field == "name"]
+    assert names == ([Disagreement("name", registered, in_the_file)] if disagree else [])
+
+
 def test_scan_of_vanished_files_only_marks_not_downloaded(tmp_path: Path) -> None:
     entry = _entry(downloaded=True, size_gb=1.5, format="gguf", metadata={"context_length": 4})
     result = scan_entry(entry, tmp_path)
@@ -211,3 +230,41 @@ def test_scan_reports_backends_the_files_cannot_use(tmp_path: Path) -> None:
         Disagreement("backends", ["cpu", "metal", "cuda"], ["cuda"]),
     ]
     assert Change("metadata.quantization", None, "awq-4bit") in result.changes
+
+
+def _hf_cache_repo(cache: Path, revisions: list[str]) -> Path:
+    """A Hugging Face hub cache repo as `hf download` leaves it: blobs, links, refs/main."""
+    import hashlib
+
+    repo = cache / "models--Qwen--Qwen2.5-0.5B-Instruct"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    staging = cache / "staging"
+    staging.mkdir()
+    write_safetensors(staging / "model.safetensors")
+    write_config(staging, model_type="qwen2", architectures=["Qwen2ForCausalLM"])
+    for revision in revisions:
+        snapshot = repo / "snapshots" / revision
+        snapshot.mkdir(parents=True)
+        for file in staging.iterdir():
+            blob = repo / "blobs" / hashlib.sha256(file.read_bytes()).hexdigest()
+            blob.write_bytes(file.read_bytes())
+            (snapshot / file.name).symlink_to(Path("../../blobs") / blob.name)
+    (repo / "refs" / "main").write_text(revisions[0])
+    return repo
+
+
+def test_a_hugging_face_cache_repo_is_its_main_snapshot(tmp_path: Path) -> None:
+    repo = _hf_cache_repo(tmp_path, ["a" * 40, "b" * 40])
+    snapshot = repo / "snapshots" / ("a" * 40)
+    info = inspect_path(repo)
+    assert info.path == str(snapshot)
+    assert (info.architecture, info.downloaded) == ("qwen2", True)
+    assert info.files == ["config.json", "model.safetensors"]
+    # Counted once: not blobs plus links, not one snapshot plus another.
+    assert info.parameters == inspect_path(snapshot / "model.safetensors").parameters
+    assert info.size_bytes == sum(f.stat().st_size for f in snapshot.iterdir())
+    # Without refs/main, the snapshot fetched last.
+    (repo / "refs" / "main").unlink()
+    os.utime(repo / "snapshots" / ("a" * 40), ns=(1_000_000_000, 1_000_000_000))
+    assert inspect_path(repo).path == str(repo / "snapshots" / ("b" * 40))

@@ -101,8 +101,22 @@ def parse_entries(data: bytes | str, source: str = STDIN_NAME) -> list[ListedEnt
     if detect_format(text, source) == "json":
         raw_entries = _json_entries(text, source)
     else:
-        raw_entries = _toml_entries(text, source)
+        raw_entries = _toml_or_json_entries(text, source)
     return entries_from_list(raw_entries, source)
+
+
+def _toml_or_json_entries(text: str, source: str) -> list[Any]:
+    try:
+        return _toml_entries(text, source)
+    except EntriesFileError as toml_error:
+        # Told by its first characters only, `[1, 2]` or `[["x"]]` looked like TOML; if it is
+        # JSON after all, say what is wrong with its entries rather than "invalid TOML".
+        if source.lower().endswith(".toml") or not text.lstrip(" \t\r\n").startswith("["):
+            raise
+        try:
+            return _json_entries(text, source)
+        except EntriesFileError:
+            raise toml_error from None
 
 
 def _json_entries(text: str, source: str) -> list[Any]:

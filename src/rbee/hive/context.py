@@ -21,6 +21,12 @@ CATALOG_NAME = "catalog.json"
 def _setting(args: argparse.Namespace, name: str, environ: Mapping[str, str], variable: str) -> str:
     value = getattr(args, name, None)
     if value is not None:
+        if not str(value):
+            # `--catalog "$UNSET"` in a script must not quietly mean the default catalog.
+            from rbee.cli.errors import UsageError
+
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} needs a value; leave it out for the default")
         return str(value)
     return environ.get(variable, "")
 
@@ -48,6 +54,8 @@ class Hive:
             else f"{MODELS_DIR}/{CATALOG_NAME}"
         )
         self.pool_id = _setting(args, "pool_id", env, "RBEE_POOL_ID") or host_pool_id()
+        # `-q`: a script asked for silence on success, progress notes included.
+        self.quiet = getattr(args, "quiet", False) is True
         given_color = getattr(args, "color", None)
         self.color = given_color or "auto"
         if output is None:
@@ -67,6 +75,8 @@ class Hive:
         The lock is taken (and waited for, up to its timeout) by the catalog library; without
         this note a user would face a silent pause. A probe: nothing is created, nothing kept.
         """
+        if self.quiet:
+            return
         import fcntl
         from pathlib import Path
 
@@ -96,9 +106,13 @@ class Hive:
         Taking the catalog's lock creates its directory and lock file; a command that only
         changes existing entries must leave a pool without a catalog exactly as it was.
         """
-        if not os.path.lexists(self.catalog_path):
+        try:
+            os.stat(self.catalog_path)
+        except FileNotFoundError:  # also a symlink to nowhere
             from pathlib import Path
 
             from rbee.catalog.errors import CatalogNotFoundError
 
-            raise CatalogNotFoundError(Path(self.catalog_path))
+            raise CatalogNotFoundError(Path(self.catalog_path)) from None
+        except OSError:
+            pass  # there, but not for us: the catalog library says why, precisely

@@ -3,7 +3,8 @@
 The table is the seed's (WU2.3/WU2.4): a title, `=` rules 80 wide, columns ID (15), Name (30),
 Downloaded (12) and Size, `Total models: N`. Columns are counted in terminal cells, so ✅ and ❌
 (two cells each) line up; a longer id or name widens its column instead of being cut, except
-that on a terminal too narrow for it the Name column is shortened with `…`. Lines carry no
+that on a terminal too narrow for it the Name column is shortened with `…` (and a terminal
+narrower than 80 columns gets shorter rules and names rather than wrapped lines). Lines carry no
 trailing spaces, and there are no blank lines around the table.
 """
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 RULE_WIDTH = 80
 COLUMNS = ("ID", "Name", "Downloaded", "Size")
 MIN_WIDTHS = (15, 30, 12, 10)
+NARROWEST_NAME = 8
+"""On a narrow terminal, names are cut to no fewer cells than this (then lines wrap)."""
 DOWNLOADED = "✅"
 NOT_DOWNLOADED = "❌"
 
@@ -49,12 +52,18 @@ def catalog_table(
         max([minimum, *(cell_width(row[column]) for row in rows)])
         for column, minimum in enumerate(MIN_WIDTHS)
     ]
+    # The last column is not padded: a line ends with its size.
+    size_width = max([len(COLUMNS[3]), *(len(row[3]) for row in rows)])
     if terminal_width is not None:
-        overflow = sum(widths) + len(widths) - 1 - max(terminal_width, RULE_WIDTH)
+        # Fit the terminal instead of wrapping: the Name column gives way (down to a few cells)
+        # and, on a terminal narrower than the seed's 80 columns, so do the rules.
+        overflow = sum(widths[:3]) + 3 + size_width - terminal_width
         if overflow > 0:
-            widths[1] = max(MIN_WIDTHS[1], widths[1] - overflow)
+            widths[1] = max(NARROWEST_NAME, widths[1] - overflow)
             rows = [(r[0], truncate(r[1], widths[1]), r[2], r[3]) for r in rows]
-    rule_width = max(RULE_WIDTH, sum(widths[:3]) + 3 + max(len(r[3]) for r in rows or [("",) * 4]))
+    rule_width = max(RULE_WIDTH, sum(widths[:3]) + 3 + size_width)
+    if terminal_width is not None:
+        rule_width = min(rule_width, terminal_width)
 
     def color_status(column: int, text: str) -> str:
         if column != 2:
@@ -100,7 +109,13 @@ def entry_lines(entry: ModelEntry, style: Styler) -> list[str]:
     }
     for key, label in labels.items():
         if key in metadata:
-            fields.append((label, _plain(metadata[key])))
+            value = metadata[key]
+            if key == "parameters" and isinstance(value, int) and not isinstance(value, bool):
+                from rbee.hive.model_files import format_count
+
+                fields.append((label, format_count(value)))  # as `inspect` shows it
+            else:
+                fields.append((label, _plain(value)))
     fields.extend(
         (f"metadata.{printable(key)}", _plain(value))
         for key, value in metadata.items()

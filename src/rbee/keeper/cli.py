@@ -244,9 +244,39 @@ def _main(argv: list[str] | None = None) -> int:
     return status
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    from rbee.keeper.ssh import Terminated
+
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run `llorch` with `argv` (default: the process's arguments); returns the exit code."""
-    return run(lambda: _main(argv), PROG)
+    """Run `llorch` with `argv` (default: the process's arguments); returns the exit code.
+
+    SIGTERM and SIGHUP (a closed terminal) end every ssh still running, as Ctrl-C does, then
+    end llorch by the same signal. Signals ignored by whoever started us (nohup) stay ignored.
+    """
+    import contextlib
+    import os
+    import signal
+
+    from rbee.keeper.ssh import Terminated
+
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _terminate)
+    try:
+        return run(lambda: _main(argv), PROG)
+    except Terminated as exc:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+        signal.signal(exc.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), exc.signum)
+        return 128 + exc.signum  # if the signal is blocked in this thread
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ A missing file means no configured pools; a malformed one is an error naming the
 from __future__ import annotations
 
 import os
+import re
 import shlex
 
 from rbee.cli.errors import CommandError, UsageError
@@ -143,33 +144,88 @@ def _toml_message(message: str) -> str:
     return f"line {line}, column {column}: not valid TOML: {reason[:1].lower()}{reason[1:]}"
 
 
-def _line_of(text: str, needle: str) -> str:
-    """`:N` for the first line mentioning `needle`, to point at the offending table or key."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return f":{number}"
-    return ""
+class _Lines:
+    """Finds the line of a pool's table or of one of its keys, to point errors at it.
+
+    Table headers are read with tomllib itself (so `[pools.mac]`, `[pools."mac"]` and
+    `[ pools . 'mac' ]` are the same table), and a key is looked for only inside its pool's
+    table: the same key in an earlier pool, or a pool's name in a comment, is not the culprit.
+    Anything else (inline tables, dotted keys) falls back to the first line mentioning it.
+    """
+
+    _HEADER = re.compile(r"^\s*\[(?!\[).*\]\s*(#.*)?$")
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.tables: list[tuple[int, tuple[str, ...]]] = []
+        for number, line in enumerate(self.lines, start=1):
+            if self._HEADER.match(line):
+                self.tables.append((number, _table_path(line)))
+
+    def of(self, needle: str) -> str:
+        for number, line in enumerate(self.lines, start=1):
+            if needle in line:
+                return f":{number}"
+        return ""
+
+    def of_pool(self, name: str) -> str:
+        for number, path in self.tables:
+            if path == ("pools", name):
+                return f":{number}"
+        return self.of(name)
+
+    def of_key(self, name: str, key: str) -> str:
+        assignment = re.compile(
+            rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*="
+        )
+        for index, (start, path) in enumerate(self.tables):
+            if path != ("pools", name):
+                continue
+            end = self.tables[index + 1][0] if index + 1 < len(self.tables) else len(self.lines) + 1
+            for number in range(start + 1, end):
+                if assignment.match(self.lines[number - 1]):
+                    return f":{number}"
+            return f":{start}"
+        pool_line = self.of_pool(name)
+        return pool_line or self.of(key)
+
+
+def _table_path(header: str) -> tuple[str, ...]:
+    """The key path of a `[a."b c"]` header line, () if it does not parse on its own."""
+    import tomllib
+
+    try:
+        node: object = tomllib.loads(header.strip())
+    except tomllib.TOMLDecodeError:
+        return ()
+    path: list[str] = []
+    while isinstance(node, dict) and len(node) == 1:
+        key, node = next(iter(node.items()))
+        path.append(key)
+    return tuple(path)
 
 
 def _pools_from_document(document: dict[str, object], path: str, text: str) -> dict[str, Pool]:
+    lines = _Lines(text)
     unknown = [key for key in document if key != "pools"]
     if unknown:
         raise CommandError(
-            f"{path}{_line_of(text, unknown[0])}: unknown top-level key {unknown[0]!r}; "
+            f"{path}{lines.of(unknown[0])}: unknown top-level key {unknown[0]!r}; "
             'pools are tables named [pools."NAME"]'
         )
     tables = document.get("pools", {})
     if not isinstance(tables, dict):
-        raise CommandError(f"{path}{_line_of(text, 'pools')}: 'pools' must be a table of pools")
+        raise CommandError(f"{path}{lines.of('pools')}: 'pools' must be a table of pools")
     pools: dict[str, Pool] = {}
     for name, table in tables.items():
-        where = f"{path}{_line_of(text, name)}: pool {name!r}"
         if not isinstance(table, dict):
-            raise CommandError(f'{where}: must be a table ([pools."{name}"])')
+            raise CommandError(
+                f'{path}{lines.of_pool(name)}: pool {name!r}: must be a table ([pools."{name}"])'
+            )
         for key in table:
             if key not in POOL_KEYS:
                 raise CommandError(
-                    f"{path}{_line_of(text, key)}: pool {name!r}: unknown key {key!r} "
+                    f"{path}{lines.of_key(name, key)}: pool {name!r}: unknown key {key!r} "
                     f"(known: {', '.join(POOL_KEYS)})"
                 )
         values: dict[str, str] = {"ssh": name, "workdir": DEFAULT_WORKDIR, "hive": DEFAULT_HIVE}
@@ -177,23 +233,25 @@ def _pools_from_document(document: dict[str, object], path: str, text: str) -> d
             if key not in table:
                 continue
             value = table[key]
-            key_where = f"{path}{_line_of(text, key)}: pool {name!r}: {key}"
             if not isinstance(value, str) or not value.strip():
-                raise CommandError(f"{key_where}: must be a non-empty string")
+                raise CommandError(
+                    f"{path}{lines.of_key(name, key)}: pool {name!r}: {key}: "
+                    "must be a non-empty string"
+                )
             values[key] = value
         ssh = values["ssh"]
+        ssh_where = f"{path}{lines.of_key(name, 'ssh') if 'ssh' in table else lines.of_pool(name)}"
         try:
-            check_destination(ssh, f"{where}: ssh")
+            check_destination(ssh, f"{ssh_where}: pool {name!r}: ssh")
         except UsageError as exc:
             raise CommandError(str(exc)) from None
         hive = values["hive"]
+        hive_where = f"{path}{lines.of_key(name, 'hive')}: pool {name!r}: hive"
         try:
             words = shlex.split(hive)
         except ValueError as exc:
-            raise CommandError(
-                f"{path}{_line_of(text, 'hive')}: pool {name!r}: hive: {exc}"
-            ) from None
+            raise CommandError(f"{hive_where}: {exc}") from None
         if not words:
-            raise CommandError(f"{path}{_line_of(text, 'hive')}: pool {name!r}: hive is empty")
+            raise CommandError(f"{hive_where}: is empty")
         pools[name] = Pool(name=name, ssh=ssh, workdir=values["workdir"], hive=hive)
     return pools

@@ -46,6 +46,16 @@ class SshConfigError(Exception):
     """`RBEE_SSH_COMMAND` cannot be used."""
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C (ending every ssh on the way), then die of
+    the signal. Our ssh processes run in sessions of their own, so nothing else would end them:
+    they would outlive us, and with them any hung command on a pool."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 def quote_word(word: str) -> str:
     """Quote `word` for a POSIX shell, keeping a leading `~/` or `~user/` expandable.
 
@@ -222,6 +232,15 @@ class Runner:
                     "(the pool is down, a firewall drops the connection, or the command hung); "
                     "use --timeout to wait longer",
                 )
+        except BaseException:
+            # Ctrl-C arrives in this very wait when the call runs on the main thread (one pool,
+            # or --parallel 1): end ssh here, as kill_all would. It is in a session of its own,
+            # so the terminal's SIGINT never reached it, and once it is forgotten below
+            # kill_all cannot find it.
+            _kill_session(process)
+            with contextlib.suppress(BaseException):
+                process.wait(timeout=5)
+            raise
         finally:
             with self._lock:
                 self._running.discard(process)
@@ -362,7 +381,7 @@ def classify(
             f"{pool.name}: rbee-hive is not installed on the pool ({hive!r} not found by a "
             f"non-interactive ssh shell: {last or 'command not found'}); install it there (see "
             f'docs/remote.md), or set hive = "/path/to/rbee-hive" for this pool'
-            f"{_in_file(pools_file)}"
+            f"{_in_file(pools_file)}{_split_path_hint(pool, last)}"
         )
         return result
     if exit_code == COMMAND_NOT_EXECUTABLE:
@@ -387,6 +406,17 @@ def classify(
         message = hive_error_line(err) or f"rbee-hive exited with code {exit_code}"
         result.message = f"{pool.name}: {message}"
     return result
+
+
+def _split_path_hint(pool: Pool, shell_message: str) -> str:
+    """A hint when `hive` is a path with spaces, which was split into several words."""
+    words = pool.hive_words()
+    if len(words) < 2 or f"{words[0]}: No such file or directory" not in shell_message:
+        return ""
+    return (
+        "; note that hive is a command line, split into words as a shell would: quote a path "
+        f'that contains spaces, e.g. hive = "{shlex.quote(pool.hive)}"'
+    )
 
 
 def _in_file(pools_file: str) -> str:

@@ -133,7 +133,7 @@ def _inspect(target: Path) -> ModelInfo:
     if not target.exists():
         raise NoModelFilesError(target, "does not exist")
     if target.is_dir():
-        return _inspect_directory(target)
+        return _inspect_directory(_hf_cache_snapshot(target) or target)
     name = target.name
     if is_partial(name):
         info = ModelInfo(path=str(target), format=_format_of(name), partial=[name])
@@ -149,6 +149,27 @@ def _inspect(target: Path) -> ModelInfo:
     if name == "config.json":
         return _inspect_directory(target.parent)
     raise ModelFileError(target, "is neither a .gguf nor a .safetensors file")
+
+
+def _hf_cache_snapshot(directory: Path) -> Path | None:
+    """In a Hugging Face cache repo (`hub/models--owner--name/`), the snapshot `refs/main` names.
+
+    Such a directory holds each file twice (the content in `blobs/`, a link to it under every
+    `snapshots/<revision>/`); the model is one snapshot, else size and parameters would double.
+    """
+    snapshots = directory / "snapshots"
+    if not (snapshots.is_dir() and (directory / "blobs").is_dir()):
+        return None
+    try:
+        with open(directory / "refs" / "main", "rb") as ref:
+            revision = ref.read(256).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        revision = ""
+    if revision.isalnum() and (snapshots / revision).is_dir():
+        return snapshots / revision
+    # No usable ref: the snapshot fetched last.
+    fetched = [s for s in snapshots.iterdir() if s.is_dir() and not s.name.startswith(".")]
+    return max(fetched, key=lambda s: s.stat().st_mtime_ns) if fetched else None
 
 
 def _format_of(name: str) -> str:
@@ -367,9 +388,21 @@ def scan_entry(entry: ModelEntry, root: str | os.PathLike[str]) -> ScanResult:
     return result
 
 
+_NAME_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def _name_key(name: str) -> str:
+    """A name as compared with the files' own: "Qwen2.5 0.5B Instruct" is "Qwen2.5-0.5B-Instruct".
+
+    GGUF writers spell `general.name` with dashes or underscores where people write spaces;
+    reporting that on every scan would bury the disagreements that matter.
+    """
+    return _NAME_SEPARATORS.sub(" ", name).strip().casefold()
+
+
 def disagreements(entry: ModelEntry, info: ModelInfo) -> list[Disagreement]:
     found: list[Disagreement] = []
-    if info.name and info.name.strip().casefold() != str(entry.name).strip().casefold():
+    if info.name and _name_key(info.name) != _name_key(str(entry.name)):
         found.append(Disagreement("name", entry.name, info.name))
     if info.architecture and info.architecture != entry.architecture:
         found.append(Disagreement("architecture", entry.architecture, info.architecture))

@@ -72,7 +72,7 @@ def in_order(
         try:
             for pool in pools:
                 yield job(pool)
-        except KeyboardInterrupt:
+        except BaseException:
             runner.kill_all()
             raise
         return
