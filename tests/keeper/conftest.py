@@ -7,6 +7,7 @@ not do that, and `bench` is not an installed package).
 Pools (ssh aliases in the suite's own ssh config, all 127.0.0.1):
 - `mac.home.arpa`, `workstation.home.arpa`: rbee-hive on PATH, workdir `~/Projects/llama-orch`;
 - `nohive.home.arpa`: no rbee-hive on PATH; `noworkdir.home.arpa`: the workdir does not exist;
+- `chatty.home.arpa`: its `.bashrc` prints a greeting, even in non-interactive shells;
 - `stranger.home.arpa`: mac's sshd, logging in with a key it does not accept;
 - `silent.home.arpa`: a listener that accepts connections and never says a word;
 - `down.home.arpa`: a port nobody listens on.
@@ -82,6 +83,7 @@ def ssh_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshHosts]:
             hosts.add_pool(name)
         hosts.add_pool("nohive.home.arpa", hive_on_path=False)
         hosts.add_pool("noworkdir.home.arpa", create_workdir=False)
+        hosts.add_pool("chatty.home.arpa", bashrc_extra='echo "Welcome to chatty"\n')
         hosts.add_unauthorized_alias("stranger.home.arpa", "mac.home.arpa")
         hosts.add_alias("silent.home.arpa", silent.port)
         hosts.add_alias("down.home.arpa", _closed_port())

@@ -101,6 +101,17 @@ def test_pool_list_shows_one_line_per_pool(tmp_path: Path) -> None:
     ]
 
 
+def test_pool_list_shows_control_characters_escaped(tmp_path: Path) -> None:
+    pools_file = tmp_path / "pools.toml"
+    pools_file.write_text('[pools.odd]\nworkdir = "/srv/a\\nb\\u001b[2J"\n')
+    result = llorch("--pools", str(pools_file), "pool", "list")
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        "POOL  SSH  WORKDIR             HIVE",
+        "odd   odd  /srv/a\\x0ab\\x1b[2J  rbee-hive",
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -131,6 +142,11 @@ def test_pool_list_shows_one_line_per_pool(tmp_path: Path) -> None:
             "pools.toml:5: pool 'ws': hive:",
         ),
         ('# the -x pool\n[pools."-x"]\n', "pools.toml:2: pool '-x': ssh: refusing"),
+        (
+            '[pools."\\u001b[2Jmac"]\nssh = "mac"\n',
+            "pools.toml:1: pool '\\x1b[2Jmac': a pool name must be non-blank and free of control",
+        ),
+        ('[pools." "]\nssh = "mac"\n', "pools.toml:1: pool ' ': a pool name must be non-blank"),
     ],
 )
 def test_a_malformed_pools_file_is_one_error_naming_the_file_and_line(

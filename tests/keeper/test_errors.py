@@ -14,6 +14,7 @@ import pytest
 pytestmark = pytest.mark.ssh
 
 MAC = "mac.home.arpa"
+EXAMPLES_FILE = Path(__file__).resolve().parents[2] / "examples" / "test-models.toml"
 
 
 def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -65,10 +66,11 @@ def test_a_command_that_hangs_on_the_pool_is_killed_at_the_timeout(
 
 def test_a_workdir_that_does_not_exist(keeper: Any) -> None:
     line = one_error_line(keeper.run("pool", "models", "catalog", "--host", "noworkdir.home.arpa"))
+    # Not a configured pool yet: the hint says which table to add, and where.
     assert line == (
         "error: noworkdir.home.arpa: workdir ~/Projects/llama-orch is not usable on the pool "
         '(No such file or directory); create it there, or set workdir = "..." for this pool '
-        f"in {keeper.pools_file}"
+        f'(add a [pools."noworkdir.home.arpa"] table to {keeper.pools_file})'
     )
 
 
@@ -78,7 +80,13 @@ def test_rbee_hive_not_installed_suggests_the_hive_setting(keeper: Any) -> None:
         "error: nohive.home.arpa: rbee-hive is not installed on the pool ('rbee-hive' not found"
     )
     assert "rbee-hive: command not found" in line
-    assert f'set hive = "/path/to/rbee-hive" for this pool in {keeper.pools_file}' in line
+    assert line.endswith(
+        'set hive = "/path/to/rbee-hive" for this pool '
+        f'(add a [pools."nohive.home.arpa"] table to {keeper.pools_file})'
+    )
+    keeper.pools_file.write_text('[pools.configured]\nssh = "nohive.home.arpa"\n')
+    line = one_error_line(keeper.run("pool", "models", "catalog", "--host", "configured"))
+    assert line.endswith(f'set hive = "/path/to/rbee-hive" for this pool in {keeper.pools_file}')
 
 
 def test_the_hive_setting_finds_rbee_hive_outside_path(keeper: Any) -> None:
@@ -163,6 +171,69 @@ def test_an_error_of_rbee_hive_on_the_pool_is_relayed_with_its_exit_code(keeper:
     ]
 
 
+def test_check_names_a_pool_whose_shell_start_up_prints(keeper: Any) -> None:
+    # What such a shell prints lands in front of every rbee-hive output on that pool; check
+    # must say so, not mistake the greeting for the workdir.
+    result = keeper.run("pool", "check", "--host", "chatty.home.arpa", "--host", MAC, "--json")
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert document["chatty.home.arpa"] == {
+        "ok": False,
+        "ssh": "chatty.home.arpa",
+        "error": "the pool's shell prints 'Welcome to chatty' when it starts, before any "
+        "command's output; make its start-up files (~/.bashrc) print only in interactive shells",
+        "kind": "shell",
+        "exit_code": 1,
+    }
+    assert document[MAC]["ok"] is True
+
+
+def test_check_names_the_catalog_an_env_prefix_in_hive_points_to(
+    keeper: Any, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "shared models" / "catalog.json"
+    keeper.pools_file.write_text(
+        f'[pools.envd]\nssh = "{MAC}"\nhive = "env \'RBEE_CATALOG={catalog}\' rbee-hive"\n',
+        encoding="utf-8",
+    )
+    before = json.loads(keeper.run("pool", "check", "--host", "envd", "--json").stdout)["envd"]
+    assert (before["catalog"], before["catalog_exists"]) == (str(catalog), False)
+    registered = keeper.run(
+        "pool", "models", "register", "--host", "envd", "--from", str(EXAMPLES_FILE)
+    )
+    assert registered.returncode == 0, registered.stderr
+    assert catalog.is_file()
+    after = json.loads(keeper.run("pool", "check", "--host", "envd", "--json").stdout)["envd"]
+    assert (after["catalog"], after["catalog_exists"]) == (str(catalog), True)
+
+
+def test_check_fails_a_hive_setting_that_is_not_rbee_hive(keeper: Any) -> None:
+    keeper.pools_file.write_text(
+        f'[pools.python]\nssh = "{MAC}"\nhive = "python3"\n'
+        f'[pools.silent]\nssh = "{MAC}"\nhive = "true"\n',
+        encoding="utf-8",
+    )
+    result = keeper.run("pool", "check", "--all")
+    assert result.returncode == 1
+    python, silent = result.stdout.decode().splitlines()
+    assert python.startswith("python  FAILED  'python3' is not rbee-hive: `--version` printed 'Py")
+    assert python.endswith(f'set hive = "/path/to/rbee-hive" for this pool in {keeper.pools_file}')
+    assert silent.startswith("silent  FAILED  'true' is not rbee-hive: `--version` printed nothing")
+
+
+def test_check_never_prints_the_pools_escape_sequences(keeper: Any) -> None:
+    # A pool's error output (here: an OSC sequence that retitles the terminal) is shown escaped.
+    keeper.pools_file.write_text(
+        f'[pools.odd]\nssh = "{MAC}"\n'
+        'hive = "sh -c \'printf \\"\\\\033]0;owned\\\\007\\" >&2; exit 3\'"\n',
+        encoding="utf-8",
+    )
+    result = keeper.run("pool", "check", "--host", "odd")
+    assert result.returncode == 1
+    assert b"\x1b" not in result.stdout
+    assert "\\x1b]0;owned\\x07" in result.stdout.decode()
+
+
 def test_check_reports_each_pool_on_one_line(keeper: Any) -> None:
     keeper.pools_file.write_text(
         keeper.pools_file.read_text()
@@ -208,6 +279,33 @@ def test_check_reports_each_pool_on_one_line(keeper: Any) -> None:
     ]
 
 
+def _start_control_masters(keeper: Any) -> None:
+    """The suite's ssh config shares one connection per host (ControlMaster). The first ssh to
+    a host forks that master, which keeps the ssh's command line for a moment before renaming
+    itself `ssh: ... [mux]`, and rightly outlives llorch: start it beforehand, so that every
+    ssh llorch runs here is its own."""
+    for host in (MAC, "workstation.home.arpa"):
+        subprocess.run(
+            [*keeper.hosts.ssh_argv(), host, "true"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
+
+
+def _describe(pids: list[int]) -> str:
+    lines = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        lines.append(f"{pid}: state {fields.get('State')}, parent {fields.get('PPid')}")
+    return "; ".join(lines)
+
+
 def _ssh_clients_running(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -241,6 +339,7 @@ def test_ctrl_c_ends_every_ssh_and_exits_130(
         f'[pools.b]\nssh = "workstation.home.arpa"\nhive = "sh -c \'{marker}\'"\n',
         encoding="utf-8",
     )
+    _start_control_masters(keeper)
     process = subprocess.Popen(
         [keeper_llorch(), "pool", "models", "catalog", *selection],
         env=keeper.env,
@@ -257,7 +356,7 @@ def test_ctrl_c_ends_every_ssh_and_exits_130(
     _, err = process.communicate(timeout=10)
     assert process.returncode == 130, err
     assert time.monotonic() - started < 1.5
-    assert _ssh_clients_running(marker) == []
+    assert _ssh_clients_running(marker) == [], _describe(_ssh_clients_running(marker))
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
@@ -275,6 +374,7 @@ def test_sigterm_and_sighup_end_every_ssh_then_llorch_dies_of_the_signal(
         f'[pools.b]\nssh = "workstation.home.arpa"\nhive = "sh -c \'{marker}\'"\n',
         encoding="utf-8",
     )
+    _start_control_masters(keeper)
     process = subprocess.Popen(
         [keeper_llorch(), "pool", "models", "catalog", *selection],
         env=keeper.env,
@@ -289,7 +389,7 @@ def test_sigterm_and_sighup_end_every_ssh_then_llorch_dies_of_the_signal(
     process.send_signal(signum)
     _, err = process.communicate(timeout=10)
     assert (process.returncode, err) == (-signum, b"")
-    assert _ssh_clients_running(marker) == []
+    assert _ssh_clients_running(marker) == [], _describe(_ssh_clients_running(marker))
 
 
 def keeper_llorch() -> str:

@@ -244,9 +244,17 @@ def _main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    from rbee.keeper.ssh import Terminated
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C (ending every ssh on the way), then die of
+    the signal. Our ssh processes run in sessions of their own, so nothing else would end them:
+    they would outlive us, and with them any hung command on a pool."""
 
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
     raise Terminated(signum)
 
 
@@ -256,11 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     SIGTERM and SIGHUP (a closed terminal) end every ssh still running, as Ctrl-C does, then
     end llorch by the same signal. Signals ignored by whoever started us (nohup) stay ignored.
     """
-    import contextlib
     import os
     import signal
-
-    from rbee.keeper.ssh import Terminated
 
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -269,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(lambda: _main(argv), PROG)
     except Terminated as exc:
-        with contextlib.suppress(OSError, ValueError):
+        import contextlib
+
+        with contextlib.suppress(OSError, ValueError):  # dying anyway
             sys.stdout.flush()
         signal.signal(exc.signum, signal.SIG_DFL)
         os.kill(os.getpid(), exc.signum)

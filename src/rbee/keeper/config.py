@@ -218,6 +218,12 @@ def _pools_from_document(document: dict[str, object], path: str, text: str) -> d
         raise CommandError(f"{path}{lines.of('pools')}: 'pools' must be a table of pools")
     pools: dict[str, Pool] = {}
     for name, table in tables.items():
+        if not name.strip() or any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in name):
+            # Pool names are printed as headers and in every message: no terminal controls.
+            raise CommandError(
+                f"{path}{lines.of_pool(name)}: pool {name!r}: a pool name must be non-blank "
+                "and free of control characters"
+            )
         if not isinstance(table, dict):
             raise CommandError(
                 f'{path}{lines.of_pool(name)}: pool {name!r}: must be a table ([pools."{name}"])'

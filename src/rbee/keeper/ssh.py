@@ -46,16 +46,6 @@ class SshConfigError(Exception):
     """`RBEE_SSH_COMMAND` cannot be used."""
 
 
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C (ending every ssh on the way), then die of
-    the signal. Our ssh processes run in sessions of their own, so nothing else would end them:
-    they would outlive us, and with them any hung command on a pool."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 def quote_word(word: str) -> str:
     """Quote `word` for a POSIX shell, keeping a leading `~/` or `~user/` expandable.
 
@@ -253,6 +243,12 @@ class Runner:
             running = list(self._running)
         for process in running:
             _kill_session(process)
+        # Reap them before we return (and usually exit): a process that was sent SIGKILL is
+        # still listed until it is gone, and nobody must find an ssh of ours after we exit.
+        deadline = time.monotonic() + 2
+        for process in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _kill_session(process: subprocess.Popen[bytes]) -> None:
@@ -369,7 +365,7 @@ def classify(
         result.kind = "workdir"
         result.message = (
             f"{pool.name}: workdir {pool.workdir} is not usable on the pool ({reason}); create "
-            f'it there, or set workdir = "..." for this pool{_in_file(pools_file)}'
+            f'it there, or set workdir = "..." for this pool{_in_file(pool, pools_file)}'
         )
         return result
     hive = pool.hive
@@ -381,7 +377,7 @@ def classify(
             f"{pool.name}: rbee-hive is not installed on the pool ({hive!r} not found by a "
             f"non-interactive ssh shell: {last or 'command not found'}); install it there (see "
             f'docs/remote.md), or set hive = "/path/to/rbee-hive" for this pool'
-            f"{_in_file(pools_file)}{_split_path_hint(pool, last)}"
+            f"{_in_file(pool, pools_file)}{_split_path_hint(pool, last)}"
         )
         return result
     if exit_code == COMMAND_NOT_EXECUTABLE:
@@ -389,7 +385,7 @@ def classify(
         result.message = (
             f"{pool.name}: cannot run {hive!r} on the pool ({last or 'not executable'}); fix "
             f'its permissions or set hive = "/path/to/rbee-hive" for this pool'
-            f"{_in_file(pools_file)}"
+            f"{_in_file(pool, pools_file)}"
         )
         return result
     if exit_code > 128 and exit_code not in HIVE_EXIT_CODES and exit_code - 128 < 65:
@@ -419,5 +415,8 @@ def _split_path_hint(pool: Pool, shell_message: str) -> str:
     )
 
 
-def _in_file(pools_file: str) -> str:
-    return f" in {pools_file}" if pools_file else " in pools.toml"
+def _in_file(pool: Pool, pools_file: str) -> str:
+    where = pools_file or "pools.toml"
+    if pool.configured:
+        return f" in {where}"
+    return f' (add a [pools."{pool.name}"] table to {where})'

@@ -91,9 +91,9 @@ def in_order(
             finally:
                 done[index].set()
 
-    for index, pool in enumerate(pools):
-        threading.Thread(target=work, args=(index, pool), daemon=True).start()
     try:
+        for index, pool in enumerate(pools):
+            threading.Thread(target=work, args=(index, pool), daemon=True).start()
         for index in range(len(pools)):
             done[index].wait()
             succeeded, value = outcomes[index]

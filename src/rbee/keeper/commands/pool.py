@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import posixpath
+import re
+import shlex
 import sys
 from typing import Any
 
 from rbee.cli import exitcodes
-from rbee.cli.style import Styler, use_color
+from rbee.cli.style import Styler, printable, use_color
 from rbee.keeper.commands.common import (
     color_choice,
     in_order,
@@ -41,7 +43,9 @@ def run_list(args: argparse.Namespace) -> int:
         return exitcodes.OK
     style = Styler(use_color(sys.stdout, color_choice(args)))
     rows = [("POOL", "SSH", "WORKDIR", "HIVE")] + [
-        (pool.name, pool.ssh, pool.workdir, pool.hive) for pool in config.pools.values()
+        # A workdir may hold any character (a newline, an escape): one row each, and inert.
+        (pool.name, pool.ssh, printable(pool.workdir), printable(pool.hive))
+        for pool in config.pools.values()
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for number, row in enumerate(rows):
@@ -51,39 +55,79 @@ def run_list(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
+PROBE_MARKER = "--rbee-check--"
+"""The probe's first line: anything before it was printed by the pool's shell start-up."""
+
+
 def probe_script(pool: Pool) -> str:
     """Prints the workdir, the catalog path rbee-hive would use there, whether it exists, and
     `rbee-hive --version`. The catalog rule is rbee-hive's: $RBEE_CATALOG, else
-    ${RBEE_ROOT:-.}/.test-models/catalog.json, relative to the workdir."""
-    hive = " ".join(quote_word(word) for word in pool.hive_words())
+    ${RBEE_ROOT:-.}/.test-models/catalog.json, relative to the workdir; with the variables
+    that a `hive = "env NAME=VALUE ... rbee-hive"` setting gives it."""
+    words = pool.hive_words()
+    hive = " ".join(quote_word(word) for word in words)
+    exports = "".join(
+        f"export {name}={shlex.quote(value)}; " for name, value in env_assignments(words)
+    )
     return (
         f"cd -- {quote_word(pool.workdir)} >/dev/null || exit {WORKDIR_FAILED}; "
+        f"( {exports}"
         'c="${RBEE_CATALOG:-${RBEE_ROOT:-.}/.test-models/catalog.json}"; '
         'case "$c" in /*) ;; *) c="$PWD/$c" ;; esac; '
         'if [ -e "$c" ]; then e=yes; else e=no; fi; '
-        'printf \'%s\\n\' "$PWD" "$c" "$e"; '
+        f'printf \'%s\\n\' {PROBE_MARKER} "$PWD" "$c" "$e" ); '
         f"{hive} --version; exit $?"
     )
+
+
+def env_assignments(words: list[str]) -> list[tuple[str, str]]:
+    """The `NAME=VALUE` words of a command that starts with `env` (as `env` reads them)."""
+    if not words or words[0] != "env":
+        return []
+    found = []
+    for word in words[1:]:
+        name, equals, value = word.partition("=")
+        if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            break
+        found.append((name, value))
+    return found
+
+
+def _config_name(runner: Runner) -> str:
+    return runner.pools_file or "pools.toml"
 
 
 def _check_one(runner: Runner, pool: Pool) -> dict[str, Any]:
     result: RemoteResult = runner.run_script(pool, probe_script(pool))
     if result.ok:
         lines = result.stdout.decode("utf-8", errors="replace").splitlines()
-        if len(lines) >= 4:
+        start = lines.index(PROBE_MARKER) if PROBE_MARKER in lines else len(lines)
+        found = lines[start + 1 :]
+        version = found[3] if len(found) == 4 else ""
+        if start == 0 and version.startswith("rbee-hive "):
             return {
                 "ok": True,
                 "ssh": pool.ssh,
-                "version": lines[3].removeprefix("rbee-hive ").strip(),
-                "workdir": lines[0],
-                "catalog": posixpath.normpath(lines[1]),
-                "catalog_exists": lines[2] == "yes",
+                "version": version.removeprefix("rbee-hive ").strip(),
+                "workdir": found[0],
+                "catalog": posixpath.normpath(found[1]),
+                "catalog_exists": found[2] == "yes",
             }
-        result.kind = "hive"
-        result.message = (
-            f"{pool.name}: unexpected output from the pool (does its shell start-up print "
-            f"anything?): {lines!r}"
-        )
+        result.kind = "shell"
+        if start > 0:
+            # It would be mixed into every rbee-hive output: tables, and JSON that no longer parses.
+            result.message = (
+                f"{pool.name}: the pool's shell prints {lines[0]!r} when it starts, before any "
+                "command's output; make its start-up files (~/.bashrc) print only in "
+                "interactive shells"
+            )
+        else:
+            result.kind = "not-installed"
+            printed = repr(" | ".join(found[3:])) if found[3:] else "nothing"
+            result.message = (
+                f"{pool.name}: {pool.hive!r} is not rbee-hive: `--version` printed {printed}; "
+                f'set hive = "/path/to/rbee-hive" for this pool in {_config_name(runner)}'
+            )
     elif result.kind == "hive":
         result.message = (
             f"{pool.name}: {pool.hive!r} is not a working rbee-hive "
@@ -121,12 +165,13 @@ def run_check(args: argparse.Namespace) -> int:
             catalog = outcome["catalog"] + (
                 "" if outcome["catalog_exists"] else " (not created yet)"
             )
+            # What the pool printed must not drive our terminal (escape sequences).
             line = (
-                f"{name}  {style('ok', 'green')}      rbee-hive {outcome['version']}  "
-                f"workdir {outcome['workdir']}  catalog {catalog}"
+                f"{name}  {style('ok', 'green')}      rbee-hive {printable(outcome['version'])}  "
+                f"workdir {printable(outcome['workdir'])}  catalog {printable(catalog)}"
             )
         else:
             status = exitcodes.FAILURE
-            line = f"{name}  {style('FAILED', 'red')}  {outcome['error']}"
+            line = f"{name}  {style('FAILED', 'red')}  {printable(outcome['error'])}"
         print(line, flush=True)
     return status
