@@ -238,6 +238,15 @@ def test_colour_is_passed_on_only_when_our_stdout_takes_it(keeper: Any) -> None:
     assert f"\x1b[1m==> {MAC} <==\x1b[0m".encode() in several.stdout
 
 
+def test_a_typed_color_auto_beats_the_environment_as_in_rbee_hive(keeper: Any) -> None:
+    seed(keeper, MAC)
+    keeper.env["FORCE_COLOR"] = "1"
+    typed = keeper.run("--color", "auto", "pool", "models", "catalog", "--host", MAC)
+    local = keeper.hive_locally(MAC, "--color", "auto", "models", "catalog")
+    assert b"\x1b[" not in typed.stdout  # piped: a typed `auto` asks only the terminal
+    assert typed.stdout == local.stdout
+
+
 def write_safetensors_model(directory: Path) -> None:
     import numpy as np
     from safetensors.numpy import save_file

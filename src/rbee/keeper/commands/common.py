@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import TextIO, TypeVar, cast
 
 from rbee.cli.errors import CommandError, UsageError
+from rbee.cli.style import use_color
 from rbee.keeper.cli import DEFAULT_PARALLEL
 from rbee.keeper.config import Pool, PoolsConfig, load_pools
 from rbee.keeper.ssh import DEFAULT_TIMEOUT, Runner, SshConfigError, ssh_base_command
@@ -21,6 +22,15 @@ def load_config(args: argparse.Namespace) -> PoolsConfig:
 
 def color_choice(args: argparse.Namespace) -> str:
     return getattr(args, "color", None) or "auto"
+
+
+def wants_color(args: argparse.Namespace, stream: TextIO) -> bool:
+    """Colour for `stream` under `--color` and the environment, as rbee-hive decides it.
+
+    A typed `--color` (even `auto`) beats NO_COLOR and FORCE_COLOR.
+    """
+    typed = getattr(args, "color", None) is not None
+    return use_color(stream, color_choice(args), honour_environment=not typed)
 
 
 def select_pools(args: argparse.Namespace, config: PoolsConfig) -> list[Pool]:

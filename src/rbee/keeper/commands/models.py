@@ -20,14 +20,14 @@ from typing import Any
 
 from rbee.cli import exitcodes
 from rbee.cli.errors import CommandError, UsageError, report
-from rbee.cli.style import Styler, use_color
+from rbee.cli.style import Styler
 from rbee.keeper.commands.common import (
-    color_choice,
     in_order,
     load_config,
     make_runner,
     parallelism,
     select_pools,
+    wants_color,
     write_bytes,
 )
 from rbee.keeper.config import Pool
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     forwarded = forward_arguments(args.remote_parser, args, extra_options=name_options)
     json_mode = bool(getattr(args, "json", False))
     several = len(pools) > 1
-    colored = use_color(sys.stdout, color_choice(args)) and not json_mode
+    colored = wants_color(args, sys.stdout) and not json_mode
     hive_arguments = [
         "--color",
         "always" if colored else "never",

@@ -11,14 +11,14 @@ import sys
 from typing import Any
 
 from rbee.cli import exitcodes
-from rbee.cli.style import Styler, printable, use_color
+from rbee.cli.style import Styler, printable
 from rbee.keeper.commands.common import (
-    color_choice,
     in_order,
     load_config,
     make_runner,
     parallelism,
     select_pools,
+    wants_color,
 )
 from rbee.keeper.config import Pool
 from rbee.keeper.ssh import WORKDIR_FAILED, RemoteResult, Runner, quote_word
@@ -41,7 +41,7 @@ def run_list(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return exitcodes.OK
-    style = Styler(use_color(sys.stdout, color_choice(args)))
+    style = Styler(wants_color(args, sys.stdout))
     rows = [("POOL", "SSH", "WORKDIR", "HIVE")] + [
         # A workdir may hold any character (a newline, an escape): one row each, and inert.
         (pool.name, pool.ssh, printable(pool.workdir), printable(pool.hive))
@@ -157,7 +157,7 @@ def run_check(args: argparse.Namespace) -> int:
                 status = exitcodes.FAILURE
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return status
-    style = Styler(use_color(sys.stdout, color_choice(args)))
+    style = Styler(wants_color(args, sys.stdout))
     width = max(len(pool.name) for pool in pools)
     for pool, outcome in zip(pools, results, strict=True):
         name = pool.name.ljust(width)
