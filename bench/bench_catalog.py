@@ -10,7 +10,10 @@ run (the library writes the same output style, plus validation, fsync, a backup 
 - add + save: `catalog.add_model(entry)` then `catalog.save(path)` on a loaded catalog;
 - edit transaction: `with edit_catalog(path) as c: c.add_model(entry)`, i.e. lock, load, add,
   validate, save; what `rbee-hive models register` does;
-- find by id: `catalog.find_model(id)` for the last entry (a linear scan).
+- find by id: `catalog.find_model(id)` for the last entry (a linear scan);
+- add_models x 10,000: `ModelCatalog.new(...).add_models(entries)` of 10,000 built entries into
+  an empty catalog (validate, check ids, append, stamp once); what `register --from` does. No
+  target: reported so that a return to quadratic time shows.
 
 Target: add + save <= 3x the baseline. Then `python -c "import rbee.catalog"` against
 `python -c pass` (the venv's interpreter, interleaved, median of 21 runs each), which must leave
@@ -75,7 +78,7 @@ def median_seconds(action: Callable[[], object], repeats: int = REPEATS) -> floa
 
 def measure_operations(directory: Path) -> dict[str, float]:
     """Median seconds of the baseline and of each library operation."""
-    from rbee.catalog import ModelEntry, edit_catalog, load_catalog
+    from rbee.catalog import ModelCatalog, ModelEntry, edit_catalog, load_catalog
 
     path = directory / "catalog.json"
     build_catalog(path)
@@ -115,6 +118,11 @@ def measure_operations(directory: Path) -> dict[str, float]:
         for _ in range(100):
             catalog.find_model(last_id)
 
+    bulk = [entry.copy() for entry in catalog.models[:MODELS]]
+
+    def add_models() -> None:
+        ModelCatalog.new("bench.home.arpa").add_models(bulk)
+
     # Interleave rounds so that a change in machine load hits every operation alike.
     results: dict[str, list[float]] = {}
     actions = {
@@ -123,6 +131,7 @@ def measure_operations(directory: Path) -> dict[str, float]:
         "add + save": add_and_save,
         "edit transaction": edit_transaction,
         "find by id": find_by_id,
+        f"add_models x {MODELS:,}": add_models,
     }
     baseline()  # warm the page cache
     for _ in range(REPEATS):

@@ -4,11 +4,16 @@
    the same run, with the same answers asserted. Target: ours >= 100x faster.
 2. `inspect_path` on a 20 GB sparse GGUF (header written, the rest a hole) against the same
    header in a 1 MB file. Target: <= 1.5x, i.e. the cost does not grow with the weights.
+3. The worst a hostile GGUF costs before it is refused, per file (reported, no target): sparse
+   files built to spend the per-file budgets, i.e. string arrays each under the per-array limit
+   adding up past the budget of elements walked, and strings a read chunk long each, so that
+   walking them would read more than the budget of bytes.
 """
 
 from __future__ import annotations
 
 import statistics
+import struct
 import tempfile
 import time
 from pathlib import Path
@@ -109,10 +114,65 @@ def _header_only(directory: Path) -> bool:
     return met
 
 
+def _many_arrays(path: Path) -> Path:
+    from rbee.modelfiles import gguf as our_gguf
+
+    count = our_gguf.MAX_STRING_ARRAY_LENGTH
+    arrays = our_gguf.MAX_WALKED_ELEMENTS // count + 1
+    with path.open("wb") as stream:
+        stream.write(b"GGUF" + struct.pack("<IQQ", 3, 0, arrays))
+        for index in range(arrays):
+            key = b"k%d" % index
+            stream.write(struct.pack("<Q", len(key)) + key + struct.pack("<IIQ", 9, 8, count))
+            stream.seek(8 * count, 1)  # `count` empty strings: zeros, left a hole
+        stream.truncate(stream.tell())
+    return path
+
+
+def _chunk_long_strings(path: Path) -> Path:
+    from rbee.modelfiles import gguf as our_gguf
+
+    length = 1 << 16
+    count = our_gguf.MAX_WALKED_BYTES // length + 1
+    header = b"GGUF" + struct.pack("<IQQQ", 3, 0, 1, 1) + b"k" + struct.pack("<IIQ", 9, 8, count)
+    with path.open("wb") as stream:
+        stream.write(header)
+        for index in range(count):
+            stream.seek(len(header) + index * (8 + length))
+            stream.write(struct.pack("<Q", length))
+        stream.truncate(len(header) + count * (8 + length))
+    return path
+
+
+def _hostile(directory: Path) -> bool:
+    from rbee.modelfiles import ModelFileError
+    from rbee.modelfiles import gguf as our_gguf
+
+    print("Hostile GGUFs, refused by the per-file budgets (one read each):")
+    for label, path in (
+        ("arrays adding up past 2^22 strings", _many_arrays(directory / "many.gguf")),
+        ("strings forcing > 256 MiB of reads", _chunk_long_strings(directory / "long.gguf")),
+    ):
+        started = time.perf_counter()
+        try:
+            our_gguf.read_header(path)
+        except ModelFileError:
+            pass
+        else:
+            raise AssertionError(f"{path} was not refused")
+        seconds = time.perf_counter() - started
+        print(f"  {label:36} {seconds * 1000:9.1f} ms")
+    return True
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rbee-bench-modelfiles-") as name:
         directory = Path(name)
-        results = [_against_reference(directory), _header_only(directory)]
+        results = [
+            _against_reference(directory),
+            _header_only(directory),
+            _hostile(directory),
+        ]
     return 0 if all(results) else 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -255,6 +256,49 @@ def test_add_invalid_entry_is_refused_and_catalog_unchanged(make_entry: EntryFac
     assert catalog.updated_at == before
 
 
+def test_add_models_adds_all_in_order_and_stamps_once(make_entry: EntryFactory) -> None:
+    catalog = ModelCatalog.new("pool")
+    catalog.add_model(make_entry("a"))
+    catalog.updated_at = "2999-01-01T00:00:00.999999Z"
+    catalog.add_models(make_entry(model_id) for model_id in ("b", "c", "d"))
+    assert ids(catalog.models) == ["a", "b", "c", "d"]
+    # One stamp for the whole batch: one microsecond past the (future) previous one.
+    assert catalog.updated_at == "2999-01-01T00:00:01.000000Z"
+    assert catalog.models_by_id()["c"] is catalog.models[2]
+
+
+@pytest.mark.parametrize(
+    ("batch", "error"),
+    [
+        (["b", "a"], ModelExistsError),  # taken in the catalog
+        (["b", "c", "b"], ModelExistsError),  # twice in the batch
+        (["b", "Not An Id"], CatalogInvalidError),
+    ],
+)
+def test_add_models_is_all_or_nothing(
+    make_entry: EntryFactory, batch: list[str], error: type[Exception]
+) -> None:
+    catalog = ModelCatalog.new("pool")
+    catalog.add_model(make_entry("a"))
+    before = catalog.updated_at
+    entries = [make_entry("b")]
+    for model_id in batch[1:]:
+        entry = make_entry("placeholder")
+        entry.id = model_id
+        entries.append(entry)
+    with pytest.raises(error):
+        catalog.add_models(entries)
+    assert ids(catalog.models) == ["a"]
+    assert catalog.updated_at == before
+
+
+def test_add_models_of_nothing_changes_nothing() -> None:
+    catalog = ModelCatalog.new("pool")
+    before = catalog.updated_at
+    catalog.add_models([])
+    assert catalog.updated_at == before
+
+
 def test_remove_and_get_missing_raise_not_found() -> None:
     catalog = ModelCatalog.new("pool")
     with pytest.raises(ModelNotFoundError, match="'ghost' is not in the catalog"):
@@ -425,6 +469,53 @@ def test_timestamps_accepted() -> None:
         "2025-10-09T15:00:00.123456789+00:00",
     ]:
         ModelCatalog(pool_id="p", updated_at=stamp).validate()
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2025-13-09T15:00:00Z",  # month 13
+        "2025-02-30T15:00:00Z",
+        "2025-10-09T24:00:00Z",
+        "2025-10-09T15:00:60Z",  # no leap seconds, as with strptime
+        "2025-10-09 15:00:00Z",
+        "2025-10-09T15:00:00",
+    ],
+)
+def test_impossible_timestamps_are_refused(stamp: str) -> None:
+    with pytest.raises(CatalogInvalidError, match="updated_at"):
+        ModelCatalog(pool_id="p", updated_at=stamp).validate()
+
+
+def test_catalog_work_loads_neither_strptime_nor_pathlib(python: str, tmp_path: Path) -> None:
+    # Each costs every CLI start-up milliseconds (pathlib pulls in urllib.parse and ipaddress),
+    # and `register` stamps on every add.
+    script = (
+        "import sys\n"
+        "from rbee.catalog import ModelCatalog, ModelEntry, edit_catalog, load_catalog\n"
+        "from rbee.catalog import CatalogNotFoundError\n"
+        "path = sys.argv[1]\n"
+        "catalog = ModelCatalog(pool_id='p', updated_at='2999-10-09T15:00:00.5Z')\n"
+        "catalog.add_model(ModelEntry(id='a', name='A', architecture='llama'))\n"
+        "assert catalog.updated_at == '2999-10-09T15:00:00.500001Z', catalog.updated_at\n"
+        "catalog.save(path)\n"
+        "with edit_catalog(path) as edited:\n"
+        "    edited.add_models([ModelEntry(id='b', name='B', architecture='llama')])\n"
+        "assert len(load_catalog(path).models) == 2\n"
+        "try:\n"
+        "    load_catalog(path + '.missing')\n"
+        "except CatalogNotFoundError as exc:\n"
+        "    assert str(exc).startswith('no catalog at ')\n"
+        "print(sorted({'_strptime', 'pathlib'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [python, "-c", script, str(tmp_path / "catalog.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout == "[]\n"
 
 
 def test_every_error_is_a_catalog_error() -> None:

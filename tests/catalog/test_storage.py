@@ -189,11 +189,46 @@ def test_no_temp_files_left_behind(saved_catalog: Path, make_entry: EntryFactory
     assert names == ["catalog.json", "catalog.json.bak", "catalog.json.lock"]
 
 
-def test_stale_temp_files_of_killed_writers_are_cleaned(saved_catalog: Path) -> None:
+def test_stale_temp_files_of_killed_writers_are_cleaned(
+    saved_catalog: Path, make_entry: EntryFactory
+) -> None:
     stale = saved_catalog.parent / ".catalog.json.999.deadbeef.tmp"
     stale.write_text("half a catal")
-    load_catalog(saved_catalog).save(saved_catalog)
+    catalog = load_catalog(saved_catalog)
+    catalog.add_model(make_entry("phi3"))
+    catalog.save(saved_catalog)
     assert not stale.exists()
+
+
+def test_saving_an_unchanged_catalog_keeps_the_file_and_its_bak(
+    saved_catalog: Path, make_entry: EntryFactory
+) -> None:
+    first = saved_catalog.read_bytes()
+    catalog = load_catalog(saved_catalog)
+    catalog.add_model(make_entry("phi3"))
+    catalog.save(saved_catalog)
+    assert backup_of(saved_catalog).read_bytes() == first
+
+    def snapshot() -> list[tuple[bytes, int, int]]:
+        return [
+            (path.read_bytes(), path.stat().st_ino, path.stat().st_mtime_ns)
+            for path in (saved_catalog, backup_of(saved_catalog))
+        ]
+
+    before = snapshot()
+    save_catalog(load_catalog(saved_catalog), saved_catalog)
+    load_catalog(saved_catalog).save(saved_catalog)
+    catalog.save(saved_catalog)  # the catalog that wrote the file, unchanged since
+    assert snapshot() == before
+    assert backup_of(saved_catalog).read_bytes() == first
+
+
+def test_an_unchanged_catalog_is_still_saved_to_another_file(
+    saved_catalog: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.json"
+    load_catalog(saved_catalog).save(copy)
+    assert copy.read_bytes() == saved_catalog.read_bytes()
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o664])
@@ -440,6 +475,8 @@ def test_edit_catalog_creates_only_when_asked(catalog_path: Path, make_entry: En
     with pytest.raises(CatalogNotFoundError), edit_catalog(catalog_path):
         pass
     assert not catalog_path.exists()
+    assert not catalog_path.with_name("catalog.json.lock").exists()
+    assert not catalog_path.parent.exists()
     with edit_catalog(catalog_path, create_pool_id="mac.home.arpa") as catalog:
         catalog.add_model(make_entry("phi3"))
     loaded = load_catalog(catalog_path)
@@ -568,6 +605,49 @@ def test_unwritable_directory_is_a_catalog_io_error(shared_dir: Path, python: st
     assert output.startswith("CatalogIOError cannot ")
     assert "Permission denied" in output
     assert not catalog.exists()
+
+
+LOCK_AS_NOBODY = """
+import sys
+from rbee.catalog import CatalogError, ModelEntry, edit_catalog
+try:
+    with edit_catalog(sys.argv[1], create_pool_id="pool", lock_timeout=float(sys.argv[2])) as c:
+        c.add_model(ModelEntry(id="phi3", name="Phi-3", architecture="phi3"))
+    print("saved")
+except CatalogError as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+def test_a_lock_file_of_another_user_still_locks(shared_dir: Path, python: str) -> None:
+    # After `sudo rbee-hive ...` the lock file belongs to root, and others may only read it.
+    os.chmod(shared_dir, 0o777)
+    catalog = shared_dir / "catalog.json"
+    lock = catalog.with_name("catalog.json.lock")
+    with catalog_lock(catalog):
+        pass
+    assert lock.stat().st_uid == os.getuid() == 0
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o644
+
+    def edit_as_nobody(lock_timeout: float = 30) -> str:
+        return subprocess.run(
+            [*AS_NOBODY, python, "-c", LOCK_AS_NOBODY, str(catalog), str(lock_timeout)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+
+    with catalog_lock(catalog):  # held here: the other user must wait for it, and give up
+        assert edit_as_nobody(lock_timeout=0.2).startswith("CatalogLockError timed out")
+    assert not catalog.exists()
+    assert edit_as_nobody() == "saved"
+    assert load_catalog(catalog).find_model("phi3") is not None
+    os.chmod(lock, 0o600)
+    catalog.unlink()
+    assert edit_as_nobody() == (
+        f"CatalogIOError cannot open the lock file {lock}: Permission denied"
+    )
 
 
 # -- messages are one line ----------------------------------------------------------------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 import difflib
 import os
 import subprocess
+from pathlib import Path
+
+import pytest
 
 import rbee.hive.helpdoc as help_document
 
@@ -43,19 +46,16 @@ def test_every_command_is_documented_with_its_real_help() -> None:
     assert not problems, f"docs/cli.md is stale; run {REGENERATE}\n" + "\n".join(problems)
 
 
-def test_help_does_not_depend_on_the_terminal_width_when_generated() -> None:
-    os.environ["COLUMNS"] = "40"
-    try:
-        narrow = help_document.generated_block()
-    finally:
-        os.environ["COLUMNS"] = "100"
+def test_help_does_not_depend_on_the_terminal_width_when_generated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    narrow = help_document.generated_block()
+    monkeypatch.setenv("COLUMNS", "100")
     assert narrow == help_document.generated_block()
 
 
-def test_the_regenerator_reports_and_fixes_a_stale_file(tmp_path: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
+def test_the_regenerator_reports_and_fixes_a_stale_file(tmp_path: Path) -> None:
     stale = tmp_path / "cli.md"
     stale.write_text(DOC.read_text().replace("show the catalog as a table", "old words"))
     assert help_document.main(["--check", str(stale)]) == 1

@@ -286,3 +286,38 @@ def test_register_from_a_terminal_says_how_to_end_the_list(hive: HiveRunner) -> 
     # Piped input gets no such note.
     piped = hive.run("models", "register", "--from", "-", stdin=typed)
     assert (piped.code, piped.err) == (0, "")
+
+
+def test_catalog_and_show_escape_what_would_reorder_the_terminal(hive: HiveRunner) -> None:
+    """A right-to-left override in a name, path or pool id is shown as `\\u202e`, not obeyed."""
+    name = "Evil \u202egnp.exe, a name wider than the thirty-cell column"
+    registered = hive.run(
+        "--pool-id",
+        "pool\u202e",
+        "models",
+        "register",
+        "evil",
+        "--name",
+        name,
+        "--architecture",
+        "llama",
+        "--path",
+        ".test-models/x\u202eexe.gguf",
+    )
+    assert registered.code == 0, registered.err
+    table = hive.run("models", "catalog")
+    shown = hive.run("models", "show", "evil")
+    assert table.code == shown.code == 0
+    for output in (table.out, shown.out):
+        assert "\u202e" not in output
+    assert "Model Catalog for pool\\u202e" in table.out
+    header, row = table.out.splitlines()[2], table.out.splitlines()[4]
+    assert row.startswith("evil            Evil \\u202egnp.exe, a name wider")
+    # Columns are measured on what is printed: the status lines up under its heading.
+    assert row.index("\u274c") == header.index("Downloaded")
+    assert "Name          Evil \\u202egnp.exe, a name" in shown.out
+    assert "Path          .test-models/x\\u202eexe.gguf" in shown.out
+    # JSON keeps the exact values.
+    document = json.loads(hive.run("models", "show", "evil", "--json").out)
+    assert document["name"] == name
+    assert document["path"] == ".test-models/x\u202eexe.gguf"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,75 @@ def test_files_gone_means_not_downloaded_and_entry_stays(pool: Path) -> None:
     assert qwen["metadata"]["vocab_size"] == 151936
 
 
+def _open_for_writing(fifo: Path, scan: subprocess.Popen[str]) -> int:
+    """Open `fifo` once the scan has opened it for reading (it then waits for our bytes)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or scan.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"scan never opened {fifo}: {scan.poll()}") from exc
+            time.sleep(0.01)
+
+
+@pytest.mark.parametrize("meanwhile", ["edit", "remove"])
+def test_scan_reads_files_without_holding_the_lock(pool: Path, meanwhile: str) -> None:
+    """Another writer gets the lock while scan is still reading a file, and keeps its edits."""
+    from rbee.catalog import ModelEntry, edit_catalog
+
+    ok(pool, "register", "slow", "--name", "Slow", "--architecture", "llama", "--downloaded")
+    index = pool / ".test-models" / "slow" / "model.safetensors.index.json"
+    index.parent.mkdir()
+    ok(pool, "update", "slow", "--path", str(index.relative_to(pool)))
+    os.mkfifo(index)  # scan blocks reading it until we write
+    catalog_path = pool / ".test-models" / "catalog.json"
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "rbee.hive.cli", "--root", str(pool), "models", "scan", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "RBEE_POOL_ID": "test-pool"},
+    )
+    writer = -1
+    try:
+        writer = _open_for_writing(index, scan)
+        # Scan is inside the file now: a writer must not wait for it.
+        with edit_catalog(catalog_path, lock_timeout=5) as catalog:
+            if meanwhile == "edit":
+                catalog.get_model("slow").name = "Slow, renamed meanwhile"
+            else:
+                catalog.remove_model("slow")
+            catalog.add_model(
+                ModelEntry(
+                    id="added", name="Added", architecture="llama", path=".test-models/added"
+                )
+            )
+        os.write(writer, json.dumps({"weight_map": {"w": "model.safetensors"}}).encode())
+    finally:
+        if writer >= 0:
+            os.close(writer)
+        else:
+            scan.kill()
+        out, err = scan.communicate(timeout=60)
+    assert scan.returncode == 0, err
+    report = {model["id"]: model for model in json.loads(out)["models"]}
+    assert report["qwen"]["changes"]
+    assert report["slow"]["changes"] == []
+    assert "meanwhile" in report["slow"]["problem"]
+    document = catalog_document(pool)
+    ids = [model["id"] for model in document["models"]]
+    assert entry_of(pool, "qwen")["downloaded"] is True  # applied to the reloaded catalog
+    assert "added" in ids
+    if meanwhile == "edit":
+        slow = entry_of(pool, "slow")
+        assert slow["name"] == "Slow, renamed meanwhile"
+        assert slow["downloaded"] is True  # scan would have said false: the shard is missing
+        assert slow["format"] == "safetensors"
+    else:
+        assert "slow" not in ids
+
+
 def test_unknown_id_changes_nothing(pool: Path) -> None:
     catalog = pool / ".test-models" / "catalog.json"
     before = catalog.read_bytes()
@@ -264,3 +335,16 @@ def test_hostile_strings_in_files_never_reach_the_terminal_raw(tmp_path: Path) -
     # JSON keeps the real value (escaped by JSON itself).
     document = json.loads(ok(tmp_path, "inspect", "evil", "--json"))
     assert document["name"] == "\x1b]0;PWNED\x07Evil\x1b[2J"
+
+
+def test_hostile_names_in_disagreements_are_escaped_once(tmp_path: Path) -> None:
+    evil = "Evil\x1b]0;pwned\x07 \u202egnp.exe"
+    shown = "'Evil\\x1b]0;pwned\\x07 \\u202egnp.exe'"  # one backslash per escape, as inspect shows
+    write_gguf(tmp_path / ".test-models" / "evil" / "e.gguf", name=evil)
+    registered = hive(tmp_path, "register", "evil", "--name", "Calm", "--architecture", "llama")
+    assert registered.returncode == 0, registered.stderr
+    assert f"note: evil: name is 'Calm' but the files say {shown}\n" in registered.stderr
+    out = ok(tmp_path, "scan")
+    assert f"name: registered 'Calm', the files say {shown} (left as registered;" in out
+    for control in ("\x1b", "\x07", "\u202e"):
+        assert control not in out + registered.stderr

@@ -25,6 +25,7 @@ from rbee.catalog.errors import (
 )
 from rbee.catalog.model import (
     BACKENDS,
+    CATALOG_FILE_NAME,
     DEFAULT_BACKENDS,
     DEFAULT_FORMAT,
     FORMATS,
@@ -42,11 +43,12 @@ from rbee.catalog.storage import (
     save_catalog,
 )
 
-DEFAULT_CATALOG_PATH = f"{MODELS_DIR}/catalog.json"
+DEFAULT_CATALOG_PATH = f"{MODELS_DIR}/{CATALOG_FILE_NAME}"
 """The seed's catalog location, relative to the pool's root."""
 
 __all__ = [
     "BACKENDS",
+    "CATALOG_FILE_NAME",
     "DEFAULT_BACKENDS",
     "DEFAULT_CATALOG_PATH",
     "DEFAULT_FORMAT",

@@ -8,7 +8,6 @@ fields, so a 1.x reader can still load it), and 2.0 likewise, plus a bump of `SU
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from rbee.catalog.errors import CatalogInvalidError, UnsupportedVersionError
 from rbee.catalog.model import SCHEMA_VERSION, VERSION_PATTERN, _describe
@@ -16,6 +15,8 @@ from rbee.catalog.model import SCHEMA_VERSION, VERSION_PATTERN, _describe
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` is left out of the CLIs' start-up (see rbee.catalog.model)
     from typing import Any
+
+    from rbee.catalog.errors import StrPath
 
 SUPPORTED_MAJOR = 1
 UNVERSIONED = "0.0"
@@ -35,7 +36,7 @@ STEPS: list[tuple[str, str, Callable[[Document], Document]]] = [
 """(from version, to version, step), in order."""
 
 
-def parse_version(version: object, path: Path | None = None) -> tuple[int, int]:
+def parse_version(version: object, path: StrPath | None = None) -> tuple[int, int]:
     """`'1.0'` -> `(1, 0)`; a malformed version is a `CatalogInvalidError`."""
     import re
 
@@ -48,7 +49,7 @@ def parse_version(version: object, path: Path | None = None) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def migrate(document: Document, path: Path | None = None) -> Document:
+def migrate(document: Document, path: StrPath | None = None) -> Document:
     """Bring a parsed document to the current major version, or refuse a newer one.
 
     A document without `version` is a pre-1.0 draft and goes through every step; an unknown

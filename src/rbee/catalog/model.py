@@ -33,6 +33,8 @@ DEFAULT_BACKENDS = BACKENDS
 DEFAULT_FORMAT = "safetensors"
 MODELS_DIR = ".test-models"
 """Where the seed keeps models and the catalog, relative to the pool's root."""
+CATALOG_FILE_NAME = "catalog.json"
+"""The catalog's file name inside `MODELS_DIR`."""
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ARCHITECTURE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -80,15 +82,24 @@ def now_timestamp() -> str:
 
 
 def _parse_timestamp(text: str) -> datetime | None:
+    # By hand rather than with `strptime`: its `_strptime` module costs start-up time, and
+    # every `touch` parses the previous stamp. The pattern has fixed the positions already.
     if not _TIMESTAMP.fullmatch(text):
         return None
-    main, _, rest = text.partition(".")
     try:
-        moment = datetime.strptime(main[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
+        moment = datetime(
+            int(text[0:4]),
+            int(text[5:7]),
+            int(text[8:10]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
+            tzinfo=UTC,
+        )
+    except ValueError:  # e.g. month 13 or second 60
         return None
-    if rest:
-        digits = rest.rstrip("Z").removesuffix("+00:00")
+    if text[19] == ".":
+        digits = text[20:].rstrip("Z").removesuffix("+00:00")
         moment += timedelta(microseconds=int(digits[:6].ljust(6, "0")))
     return moment
 
@@ -520,7 +531,8 @@ def _entry_is_valid(entry: ModelEntry) -> bool:
                 return False
         elif type(value) not in _PLAIN and json_value_problem(value, 1) is not None:
             return False
-    return not entry.extra or _extra_problem(entry.extra, _ENTRY_FIELD_SET) is None
+    extra = entry.extra
+    return type(extra) is dict and (not extra or _extra_problem(extra, _ENTRY_FIELD_SET) is None)
 
 
 def _extra_problem(extra: object, known: frozenset[str]) -> str | None:
@@ -613,6 +625,28 @@ class ModelCatalog:
             raise ModelExistsError(entry.id)
         self.models.append(entry)
         self.touch()
+
+    def add_models(self, entries: Iterable[ModelEntry]) -> None:
+        """Add several entries, all or none, in time linear in the catalog's size.
+
+        Each is validated; `ModelExistsError` if an id is taken (in the catalog or earlier in
+        `entries`), and then nothing was added. `updated_at` is stamped once.
+        """
+        taken = {entry.id for entry in self.models}
+        added: list[ModelEntry] = []
+        for entry in entries:
+            entry.validate()
+            if entry.id in taken:
+                raise ModelExistsError(entry.id)
+            taken.add(entry.id)
+            added.append(entry)
+        if added:
+            self.models.extend(added)
+            self.touch()
+
+    def models_by_id(self) -> dict[str, ModelEntry]:
+        """The entries keyed by id: one pass, for callers that look up many ids."""
+        return {entry.id: entry for entry in self.models}
 
     def remove_model(self, model_id: str) -> ModelEntry:
         """Remove and return the entry; `ModelNotFoundError` if there is none."""
@@ -708,6 +742,25 @@ class ModelCatalog:
 
     def validate(self) -> None:
         """Raise `CatalogInvalidError` for the first broken rule in the document."""
+        self._validate_header()
+        if not isinstance(self.models, list):
+            raise CatalogInvalidError("models", f"must be a list, got {_describe(self.models)}")
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(self.models):
+            if not isinstance(entry, ModelEntry):
+                raise CatalogInvalidError(
+                    "(entry)", f"must be a ModelEntry, got {type(entry).__name__}", index=index
+                )
+            if not _entry_is_valid(entry):
+                for field_name, entry_problem in entry.problems():
+                    model_id = entry.id if isinstance(entry.id, str) else None
+                    raise CatalogInvalidError(
+                        field_name, entry_problem, model_id=model_id, index=index
+                    )
+            _note_unique_id(seen, entry.id, index)
+
+    def _validate_header(self) -> None:
+        """The rules of every field but `models`."""
         version = self.version
         if not isinstance(version, str) or not _VERSION.fullmatch(version):
             raise CatalogInvalidError(
@@ -722,31 +775,9 @@ class ModelCatalog:
                 "must be an RFC 3339 UTC time such as 2025-10-09T15:00:00Z, "
                 f"got {_describe(self.updated_at)}",
             )
-        if not isinstance(self.models, list):
-            raise CatalogInvalidError("models", f"must be a list, got {_describe(self.models)}")
         problem = _extra_problem(self.extra, _CATALOG_FIELD_SET)
         if problem:
             raise CatalogInvalidError("(unknown field)", problem)
-        seen: dict[str, int] = {}
-        for index, entry in enumerate(self.models):
-            if not isinstance(entry, ModelEntry):
-                raise CatalogInvalidError(
-                    "(entry)", f"must be a ModelEntry, got {type(entry).__name__}", index=index
-                )
-            if not _entry_is_valid(entry):
-                for field_name, entry_problem in entry.problems():
-                    model_id = entry.id if isinstance(entry.id, str) else None
-                    raise CatalogInvalidError(
-                        field_name, entry_problem, model_id=model_id, index=index
-                    )
-            if entry.id in seen:
-                raise CatalogInvalidError(
-                    "id",
-                    _duplicate_id(seen[entry.id], index),
-                    model_id=entry.id,
-                    index=index,
-                )
-            seen[entry.id] = index
 
     def to_dict(self) -> dict[str, Any]:
         """The catalog as its file stores it: the seed's fields in the seed's order."""
@@ -785,22 +816,9 @@ class ModelCatalog:
         seen: dict[str, int] = {}
         for index, raw in enumerate(models):
             entry = ModelEntry.from_dict(raw, index)
-            if entry.id in seen:
-                raise CatalogInvalidError(
-                    "id",
-                    _duplicate_id(seen[entry.id], index),
-                    model_id=entry.id,
-                    index=index,
-                )
-            seen[entry.id] = index
+            _note_unique_id(seen, entry.id, index)
             entries.append(entry)
-        header = cls(
-            version=catalog.version,
-            pool_id=catalog.pool_id,
-            updated_at=catalog.updated_at,
-            extra=catalog.extra,
-        )
-        header.validate()
+        catalog._validate_header()
         return catalog
 
     def mark_saved(self) -> None:
@@ -825,8 +843,16 @@ def content_key(document: dict[str, Any]) -> str:
     return json.dumps(rest, ensure_ascii=False, separators=(",", ":"))
 
 
-def _duplicate_id(first: int, second: int) -> str:
-    return f"is used twice (models[{first}] and models[{second}]); ids must be unique"
+def _note_unique_id(seen: dict[str, int], model_id: str, index: int) -> None:
+    """Remember where `model_id` is; `CatalogInvalidError` if an earlier entry has it."""
+    first = seen.setdefault(model_id, index)
+    if first != index:
+        raise CatalogInvalidError(
+            "id",
+            f"is used twice (models[{first}] and models[{index}]); ids must be unique",
+            model_id=model_id,
+            index=index,
+        )
 
 
 def _matches_text(entry: ModelEntry, needle: str) -> bool:

@@ -20,7 +20,6 @@ import os
 import time
 from _thread import get_ident
 from collections.abc import Iterator
-from pathlib import Path
 
 from rbee.catalog.errors import (
     CatalogConflictError,
@@ -38,8 +37,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` is left out of the CLIs' start-up (see rbee.catalog.model)
     from typing import Any
 
+    StrPath = str | os.PathLike[str]
+
 DEFAULT_LOCK_TIMEOUT = 30.0
-_held_locks: dict[tuple[Path, int], int] = {}
+_held_locks: dict[tuple[str, int], int] = {}
 """Locks held by each thread of this process, with their nesting depth.
 
 `flock` is not re-entrant across file descriptors, so a thread that already holds a catalog's
@@ -47,20 +48,22 @@ lock must not take it again; other threads open their own descriptor and wait li
 """
 
 
-def lock_path_for(path: Path) -> Path:
-    return path.with_name(path.name + ".lock")
+# Paths are plain strings here: `pathlib` (with `urllib.parse` and `ipaddress`) would cost every
+# CLI start-up a few milliseconds. Errors still offer `.path` as a `pathlib.Path`.
 
 
-def backup_path_for(path: Path) -> Path:
-    return path.with_name(path.name + ".bak")
+def lock_path_for(path: StrPath) -> str:
+    return os.fspath(path) + ".lock"
+
+
+def backup_path_for(path: StrPath) -> str:
+    return os.fspath(path) + ".bak"
 
 
 @contextlib.contextmanager
-def catalog_lock(
-    path: str | os.PathLike[str], timeout: float = DEFAULT_LOCK_TIMEOUT
-) -> Iterator[None]:
+def catalog_lock(path: StrPath, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the exclusive write lock of the catalog at `path` (re-entrant in one process)."""
-    target = Path(os.path.abspath(_real_target(path)))
+    target = os.path.abspath(_real_target(path))
     key = (target, get_ident())
     if key in _held_locks:
         _held_locks[key] += 1
@@ -71,10 +74,10 @@ def catalog_lock(
         return
     lock_path = lock_path_for(target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
     except OSError as exc:
-        raise CatalogIOError(lock_path, "create the lock file", exc) from exc
+        raise CatalogIOError(os.path.dirname(target), "create the catalog directory", exc) from None
+    fd = _open_lock_file(lock_path)
     try:
         deadline = time.monotonic() + timeout
         delay = 0.001
@@ -97,7 +100,28 @@ def catalog_lock(
         os.close(fd)
 
 
-def parse_catalog(data: bytes, path: Path | None = None) -> ModelCatalog:
+def _open_lock_file(lock_path: str) -> int:
+    """A descriptor to `flock`: the lock file, created if need be.
+
+    A lock file we may not write (left by `sudo rbee-hive`, say) still serves: `flock` takes
+    an exclusive lock through a read-only descriptor too.
+    """
+    try:
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        error = exc
+    if error.errno in (errno.EACCES, errno.EPERM):
+        try:
+            return os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            pass  # not there, and the directory does not let us create it
+        except OSError as exc:
+            raise CatalogIOError(lock_path, "open the lock file", exc) from None
+    action = "open the lock file" if os.path.lexists(lock_path) else "create the lock file"
+    raise CatalogIOError(lock_path, action, error) from None
+
+
+def parse_catalog(data: bytes, path: StrPath | None = None) -> ModelCatalog:
     """Parse, migrate and validate a catalog document given as bytes."""
     try:
         text = data.decode("utf-8")
@@ -131,7 +155,7 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed in a catalog")
 
 
-def _unsupported_number(text: str, path: Path | None) -> CatalogCorruptError:
+def _unsupported_number(text: str, path: StrPath | None) -> CatalogCorruptError:
     """The error for a number `json` parses but a catalog must not hold, with its position."""
     import re
     import sys
@@ -158,11 +182,11 @@ FileState = tuple[int, int, int, int]
 """(device, inode, size, mtime_ns) of a catalog file: which version of the file we hold."""
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: StrPath) -> bytes:
     return _read_with_state(path)[0]
 
 
-def _read_with_state(path: Path) -> tuple[bytes, FileState]:
+def _read_with_state(path: StrPath) -> tuple[bytes, FileState]:
     try:
         with open(path, "rb") as file:
             data = file.read()
@@ -175,13 +199,13 @@ def _read_with_state(path: Path) -> tuple[bytes, FileState]:
         raise CatalogIOError(path, "read", exc) from None
 
 
-def load_catalog(path: str | os.PathLike[str], *, track_changes: bool = True) -> ModelCatalog:
+def load_catalog(path: StrPath, *, track_changes: bool = True) -> ModelCatalog:
     """Read and validate the catalog at `path`.
 
     With `track_changes` (the default), a later `save` can tell whether anything changed and
     stamps `updated_at` only then; read-only callers may skip that bookkeeping.
     """
-    target = Path(path)
+    target = os.fspath(path)
     data, state = _read_with_state(target)
     catalog = parse_catalog(data, target)
     catalog._file_state = (os.path.abspath(_real_target(target)), state)
@@ -196,7 +220,7 @@ def _state_of(stat: os.stat_result) -> FileState:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def _current_state(target: Path) -> FileState | None:
+def _current_state(target: str) -> FileState | None:
     try:
         return _state_of(os.stat(target))
     except FileNotFoundError:
@@ -205,7 +229,7 @@ def _current_state(target: Path) -> FileState | None:
         raise CatalogIOError(target, "read", exc) from None
 
 
-def _check_replaceable(catalog: ModelCatalog, target: Path) -> None:
+def _check_replaceable(catalog: ModelCatalog, target: str) -> None:
     """Refuse to replace a file that is not a catalog this rbee can read.
 
     A catalog saved back to the file it was loaded from (and that nobody has replaced since)
@@ -253,12 +277,12 @@ def content_changed(catalog: ModelCatalog, rendered: bytes | None = None) -> boo
     return content_key(before) != content_key(catalog.to_dict())
 
 
-def save_catalog(catalog: ModelCatalog, path: str | os.PathLike[str]) -> None:
+def save_catalog(catalog: ModelCatalog, path: StrPath) -> None:
     """Validate, stamp `updated_at` if the content changed, and write atomically with a backup."""
-    _save(catalog, Path(path), only_if_changed=False)
+    _save(catalog, os.fspath(path), only_if_changed=False)
 
 
-def _save(catalog: ModelCatalog, target: Path, *, only_if_changed: bool) -> bool:
+def _save(catalog: ModelCatalog, target: str, *, only_if_changed: bool) -> bool:
     target = _real_target(target)
     catalog.validate()
     document = catalog.to_dict()
@@ -272,7 +296,9 @@ def _save(catalog: ModelCatalog, target: Path, *, only_if_changed: bool) -> bool
         catalog.touch()
         document["updated_at"] = catalog.updated_at
         data = _render(document)
-    elif only_if_changed:
+    elif only_if_changed or _is_on_disk(catalog, target):
+        # Writing the same content again would only push the real previous version out of
+        # `.bak` (and move the file's mtime): an unchanged catalog is left as it is.
         return False
     with catalog_lock(target):
         _check_replaceable(catalog, target)
@@ -284,27 +310,34 @@ def _save(catalog: ModelCatalog, target: Path, *, only_if_changed: bool) -> bool
     return True
 
 
-def _real_target(path: str | os.PathLike[str]) -> Path:
+def _is_on_disk(catalog: ModelCatalog, target: str) -> bool:
+    """Whether `target` is still the very file version `catalog` was loaded from or saved to."""
+    state = catalog._file_state
+    return state is not None and state == (os.path.abspath(target), _current_state(target))
+
+
+def _real_target(path: StrPath) -> str:
     """Where a catalog really is: a symlinked catalog is written (and locked) at its target,
     so that saving keeps the link instead of replacing it with a file."""
     if os.path.islink(path):
-        return Path(os.path.realpath(path))
-    return Path(path)
+        return os.path.realpath(path)
+    return os.fspath(path)
 
 
-def write_atomically(target: str | os.PathLike[str], data: bytes) -> None:
+def write_atomically(target: StrPath, data: bytes) -> None:
     """Replace `target` with `data` so that a crash leaves the old or the new file, whole.
 
     The old file, when there is one, becomes `<target>.bak`.
     """
-    target = Path(target)
-    directory = target.parent
+    target = os.fspath(target)
+    directory = os.path.dirname(target) or "."
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        os.makedirs(directory, exist_ok=True)
     except OSError as exc:
         raise CatalogIOError(directory, "create the catalog directory", exc) from None
     mode = _existing_mode(target)
-    temp = directory / f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    name = os.path.basename(target)
+    temp = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     except OSError as exc:
@@ -334,17 +367,18 @@ def write_atomically(target: str | os.PathLike[str], data: bytes) -> None:
     _fsync_directory(directory)
 
 
-def _remove_stale_temp_files(target: Path) -> None:
+def _remove_stale_temp_files(target: str) -> None:
     """Temp files left by a writer that was killed mid-save; only called under the lock."""
-    prefix = f".{target.name}."
+    directory, base = os.path.split(target)
+    prefix = f".{base}."
     with contextlib.suppress(OSError):
-        for name in os.listdir(target.parent):
+        for name in os.listdir(directory or "."):
             if name.startswith(prefix) and name.endswith(".tmp"):
                 with contextlib.suppress(OSError):
-                    os.unlink(target.parent / name)
+                    os.unlink(os.path.join(directory, name))
 
 
-def _existing_mode(target: Path) -> int | None:
+def _existing_mode(target: str) -> int | None:
     try:
         return os.stat(target).st_mode & 0o7777
     except FileNotFoundError:
@@ -353,10 +387,11 @@ def _existing_mode(target: Path) -> int | None:
         raise CatalogIOError(target, "read", exc) from None
 
 
-def _keep_backup(target: Path) -> None:
+def _keep_backup(target: str) -> None:
     """Make `<target>.bak` the current file, atomically: a hard link, or a copy where links fail."""
     backup = backup_path_for(target)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.bak.tmp")
+    directory, base = os.path.split(target)
+    staging = os.path.join(directory, f".{base}.{os.getpid()}.bak.tmp")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(staging)
     try:
@@ -370,7 +405,7 @@ def _keep_backup(target: Path) -> None:
     os.replace(staging, backup)
 
 
-def _fsync_directory(directory: Path) -> None:
+def _fsync_directory(directory: str) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
@@ -385,7 +420,7 @@ def _fsync_directory(directory: Path) -> None:
 
 @contextlib.contextmanager
 def edit_catalog(
-    path: str | os.PathLike[str],
+    path: StrPath,
     *,
     create_pool_id: str | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
@@ -397,7 +432,12 @@ def edit_catalog(
     If the block raises, nothing is saved. A catalog that exists but cannot be read raises and
     is never replaced.
     """
-    target = Path(path)
+    target = os.fspath(path)
+    if create_pool_id is None and _current_state(target) is None:
+        # Checked before the lock, which would create the directory and the lock file: asking
+        # to edit a catalog that is not there must leave the disk as it was. (A catalog we may
+        # not even look at is a `CatalogIOError` from here.)
+        raise CatalogNotFoundError(target)
     with catalog_lock(target, lock_timeout):
         try:
             catalog = load_catalog(target)
@@ -411,21 +451,10 @@ def edit_catalog(
         _save(catalog, target, only_if_changed=existed)
 
 
-def check_writable(path: str | os.PathLike[str]) -> None:
-    """Raise `CatalogIOError` early when the catalog's directory cannot be written."""
-    directory = Path(path).parent
-    probe = directory if directory.exists() else directory.parent
-    if probe.exists() and not os.access(probe, os.W_OK):
-        raise CatalogIOError(
-            directory, "write to the catalog directory", OSError(errno.EACCES, "Permission denied")
-        )
-
-
 __all__ = [
     "CatalogError",
     "backup_path_for",
     "catalog_lock",
-    "check_writable",
     "edit_catalog",
     "load_catalog",
     "lock_path_for",

@@ -61,23 +61,15 @@ class Styler:
         return f"\x1b[{codes}m{text}{_RESET}"
 
 
-# Bidirectional overrides and isolates: they reorder what follows them on screen.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def printable(text: str) -> str:
     """`text` safe to print on a terminal: control characters shown as escapes (`\\x1b`).
 
     Model files, and catalogs edited by hand, are not ours: a GGUF name or a file name holding
-    escape sequences must not retitle the terminal, clear it or recolour what follows.
+    escape sequences must not retitle the terminal, clear it or recolour what follows. The rule
+    (which characters, how escaped) is the catalog library's, so errors and output agree.
     """
-    if text.isprintable():
+    if text.isprintable():  # without importing the catalog library at all
         return text
-    return "".join(_escape(char) for char in text)
+    from rbee.catalog.errors import one_line
 
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if code < 0x20 or 0x7F <= code < 0xA0 or char in _BIDI_CONTROLS:
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return char
+    return one_line(text)

@@ -1,9 +1,9 @@
 """Every argument of `rbee-hive`, as functions that add them to any argparse parser.
 
-This module imports only argparse and `rbee.cli.parsing` (never the catalog library) and does
-nothing when imported, so other programs can build the same options cheaply: llorch offers each
-`rbee-hive models` subcommand remotely by calling the same `add_<name>_arguments(parser)` on its
-own parser, and `models_subcommands()` lists them.
+This module imports only argparse, `rbee.cli.parsing` and `rbee.cli.style` (never the catalog
+library) and does nothing when imported, so other programs can build the same options cheaply:
+llorch offers each `rbee-hive models` subcommand remotely by calling the same
+`add_<name>_arguments(parser)` on its own parser, and `models_subcommands()` lists them.
 
 Adding a `models` subcommand: write `add_<name>_arguments` here and a module
 `rbee.hive.commands.<name>` with `run(args, hive) -> int`, then add one `Subcommand(...)` line to
@@ -16,9 +16,9 @@ import argparse
 from collections.abc import Callable
 
 from rbee.cli.parsing import ArgumentParser, HelpFormatter, LazySubParsersAction
+from rbee.cli.style import COLOR_CHOICES
 
 PROG = "rbee-hive"
-COLOR_CHOICES = ("auto", "always", "never")
 # The catalog's own constants, repeated so that building a parser does not import rbee.catalog
 # (start-up time); a test checks they are the same.
 FORMAT_CHOICES = ("safetensors", "gguf")

@@ -14,9 +14,6 @@ from collections.abc import Mapping
 
 from rbee.cli.output import Output
 
-MODELS_DIR = ".test-models"
-CATALOG_NAME = "catalog.json"
-
 
 def _setting(args: argparse.Namespace, name: str, environ: Mapping[str, str], variable: str) -> str:
     value = getattr(args, name, None)
@@ -48,11 +45,15 @@ class Hive:
         env = os.environ if environ is None else environ
         self.root = _setting(args, "root", env, "RBEE_ROOT") or "."
         catalog = _setting(args, "catalog", env, "RBEE_CATALOG")
-        self.catalog_path = catalog or (
-            os.path.join(self.root, MODELS_DIR, CATALOG_NAME)
-            if self.root != "."
-            else f"{MODELS_DIR}/{CATALOG_NAME}"
-        )
+        if not catalog:
+            from rbee.catalog import DEFAULT_CATALOG_PATH
+
+            catalog = (
+                os.path.join(self.root, DEFAULT_CATALOG_PATH)
+                if self.root != "."
+                else DEFAULT_CATALOG_PATH
+            )
+        self.catalog_path = catalog
         self.pool_id = _setting(args, "pool_id", env, "RBEE_POOL_ID") or host_pool_id()
         # `-q`: a script asked for silence on success, progress notes included.
         self.quiet = getattr(args, "quiet", False) is True
@@ -78,14 +79,12 @@ class Hive:
         if self.quiet:
             return
         import fcntl
-        from pathlib import Path
 
         from rbee.catalog.storage import lock_path_for
 
         try:
             probe = os.open(
-                lock_path_for(Path(os.path.realpath(self.catalog_path))),
-                os.O_RDONLY | os.O_CLOEXEC,
+                lock_path_for(os.path.realpath(self.catalog_path)), os.O_RDONLY | os.O_CLOEXEC
             )
         except OSError:
             return  # no lock file yet (or none we may read): nobody to wait for
@@ -101,18 +100,8 @@ class Hive:
             os.close(probe)  # also releases the probe's lock, if it got it
 
     def require_catalog(self) -> None:
-        """Refuse early when there is no catalog to change.
+        """Nothing left to do: kept for the commands that still call it.
 
-        Taking the catalog's lock creates its directory and lock file; a command that only
-        changes existing entries must leave a pool without a catalog exactly as it was.
+        `edit_catalog` now refuses a missing catalog (`CatalogNotFoundError`) before it takes the
+        lock, so a pool without a catalog is left exactly as it was; callers may drop this call.
         """
-        try:
-            os.stat(self.catalog_path)
-        except FileNotFoundError:  # also a symlink to nowhere
-            from pathlib import Path
-
-            from rbee.catalog.errors import CatalogNotFoundError
-
-            raise CatalogNotFoundError(Path(self.catalog_path)) from None
-        except OSError:
-            pass  # there, but not for us: the catalog library says why, precisely

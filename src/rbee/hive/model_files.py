@@ -7,11 +7,13 @@ The reading is `rbee.modelfiles`; this module only turns its results into lines,
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from rbee.cli.style import Styler, printable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from rbee.catalog.entries_file import ListedEntry
     from rbee.hive.context import Hive
     from rbee.modelfiles import ModelInfo, ScanResult
@@ -39,6 +41,11 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(printable(str(v)) for v in value)
     return printable(str(value))
+
+
+def _quoted(value: Any) -> str:
+    """A value in quotes, escaped once (`repr` on top of `printable` would double backslashes)."""
+    return f"'{_value(value)}'"
 
 
 def info_lines(info: ModelInfo, style: Styler) -> list[str]:
@@ -71,7 +78,7 @@ def info_lines(info: ModelInfo, style: Styler) -> list[str]:
 def scan_lines(result: ScanResult, style: Styler) -> list[str]:
     """One model's scan: a heading, each change, each disagreement, the problem if any."""
     status = style("changed", "green") if result.changes else "unchanged"
-    lines = [f"{style(result.model_id, 'bold')}: {status}"]
+    lines = [f"{style(printable(result.model_id), 'bold')}: {status}"]
     if result.problem:
         lines.append(f"  {style('!', 'red')} {printable(result.problem)}")
     for change in result.changes:
@@ -79,8 +86,8 @@ def scan_lines(result: ScanResult, style: Styler) -> list[str]:
     for disagreement in result.disagreements:
         lines.append(
             f"  {style('?', 'yellow')} {disagreement.field}: registered "
-            f"{_value(disagreement.registered)!r}, the files say "
-            f"{_value(disagreement.on_disk)!r} (left as registered; "
+            f"{_quoted(disagreement.registered)}, the files say "
+            f"{_quoted(disagreement.on_disk)} (left as registered; "
             "'rbee-hive models update' changes it)"
         )
     return lines
@@ -131,8 +138,8 @@ def fill_in_from_files(hive: Hive, entries: list[ListedEntry]) -> list[ListedEnt
         entry.validate()
         for disagreement in disagreements(entry, info):
             hive.out.hint(
-                f"note: {entry.id}: {disagreement.field} is {_value(disagreement.registered)!r} "
-                f"but the files say {_value(disagreement.on_disk)!r}"
+                f"note: {entry.id}: {disagreement.field} is {_quoted(disagreement.registered)} "
+                f"but the files say {_quoted(disagreement.on_disk)}"
             )
         filled.append(ListedEntry(entry, given))
     return filled

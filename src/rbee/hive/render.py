@@ -39,10 +39,11 @@ def catalog_table(
     terminal_width: int | None = None,
 ) -> list[str]:
     """The seed's catalog table as lines; `terminal_width` None means "never cut"."""
+    # Escaped before measuring: `\u202e` takes six cells on the terminal, not none.
     rows = [
         (
-            entry.id,
-            entry.name,
+            printable(entry.id),
+            printable(entry.name),
             DOWNLOADED if entry.downloaded else NOT_DOWNLOADED,
             format_size(entry.size_gb),
         )
@@ -71,7 +72,7 @@ def catalog_table(
         return style(text, "green" if text == DOWNLOADED else "red")
 
     lines = [
-        style(f"Model Catalog for {pool_id}", "bold"),
+        style(f"Model Catalog for {printable(pool_id)}", "bold"),
         "=" * rule_width,
         format_row(COLUMNS, widths, lambda _column, text: style(text, "bold")),
         "-" * rule_width,
@@ -86,19 +87,19 @@ def entry_lines(entry: ModelEntry, style: Styler) -> list[str]:
     """Every field of one entry, one per line, labels aligned."""
     metadata = entry.metadata if isinstance(entry.metadata, dict) else {}
     fields: list[tuple[str, str]] = [
-        ("ID", entry.id),
-        ("Name", entry.name),
-        ("Path", entry.path),
-        ("Format", entry.format),
+        ("ID", printable(entry.id)),
+        ("Name", printable(entry.name)),
+        ("Path", printable(entry.path)),
+        ("Format", printable(entry.format)),
         ("Size", format_size(entry.size_gb)),
-        ("Architecture", entry.architecture),
+        ("Architecture", printable(entry.architecture)),
         (
             "Downloaded",
             style(DOWNLOADED, "green") + " yes"
             if entry.downloaded
             else style(NOT_DOWNLOADED, "red") + " no",
         ),
-        ("Backends", ", ".join(entry.backends)),
+        ("Backends", printable(", ".join(entry.backends))),
     ]
     labels = {
         "repo": "Repo",

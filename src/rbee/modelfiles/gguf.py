@@ -3,8 +3,9 @@
 Only the standard library is used, and arrays are skipped rather than decoded: a fixed-size array
 is one seek, and a string array (the tokenizer's 150,000 tokens) is walked in bounded chunks,
 reading each length and jumping over the bytes. Every count and length is checked against what
-is left of the file before it is trusted, so a hostile header fails fast with `ModelFileError`
-instead of allocating gigabytes or looping for hours.
+is left of the file before it is trusted, and what walking may cost is budgeted per file (not
+only per array), so a hostile header fails fast with `ModelFileError` instead of allocating
+gigabytes or looping for minutes.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from rbee.modelfiles.errors import ModelFileError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -129,7 +133,12 @@ MAX_KV_COUNT = 1 << 20
 MAX_TENSOR_COUNT = 1 << 21
 MAX_DIMS = 8
 MAX_ARRAY_DEPTH = 4
-MAX_STRING_ARRAY_LENGTH = 1 << 24
+MAX_STRING_ARRAY_LENGTH = 1 << 21
+"""Strings in one array: 8x the largest real vocabulary (Gemma's 262,144 tokens)."""
+MAX_WALKED_ELEMENTS = 1 << 22
+"""Strings and nested arrays walked one by one in a whole file (each costs a Python step)."""
+MAX_WALKED_BYTES = 1 << 28
+"""Bytes read while walking string arrays in a whole file (real tokenizers need a few MB)."""
 _CHUNK = 1 << 16
 
 SPLIT_PATTERN = re.compile(r"^(?P<stem>.+)-(?P<part>\d{5})-of-(?P<count>\d{5})\.gguf$")
@@ -223,13 +232,6 @@ class GGUFHeader:
     def parameters(self) -> int:
         return sum(tensor.elements for tensor in self.tensors)
 
-    @property
-    def split_count(self) -> int | None:
-        value = self.metadata.get("split.count")
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        return None
-
 
 class _Reader:
     """Bounds-checked little-endian reads from a file of known size."""
@@ -239,6 +241,10 @@ class _Reader:
         self.path = path
         self.size = size
         self.pos = 0
+        # What is left of the per-file budgets: without them a file could hold hundreds of
+        # arrays each just under the per-array limit, and cost minutes instead of a second.
+        self.elements_left = MAX_WALKED_ELEMENTS
+        self.bytes_left = MAX_WALKED_BYTES
 
     def fail(self, problem: str) -> ModelFileError:
         return ModelFileError(self.path, problem)
@@ -293,6 +299,15 @@ class _Reader:
             raise self.fail(f"{what} is {length} bytes long (at most {MAX_KEY_BYTES} allowed)")
         return self.read(length, what).decode("utf-8", errors="replace")
 
+    def charge_elements(self, count: int, what: str) -> None:
+        """Spend `count` of the file's budget of elements walked one by one, before walking."""
+        if count > self.elements_left:
+            raise self.fail(
+                f"{what} claims {count} more elements to walk, past the limit of "
+                f"{MAX_WALKED_ELEMENTS} strings and nested arrays in a whole file"
+            )
+        self.elements_left -= count
+
     def skip_string_array(self, count: int, what: str) -> None:
         """Jump over `count` strings, reading only their lengths, in bounded chunks."""
         if count > MAX_STRING_ARRAY_LENGTH:
@@ -301,13 +316,21 @@ class _Reader:
             )
         if count * 8 > self.remaining():
             raise self.fail(f"{what} claims {count} strings, more than the file can hold")
+        self.charge_elements(count, what)
         left = count
         unpack_from = _U64.unpack_from
         while left:
             base = self.pos
             if base + 8 > self.size:
                 raise self.fail(f"truncated GGUF header: {what} runs past the end of the file")
-            view = memoryview(self.stream.read(min(_CHUNK, self.size - base)))
+            wanted = min(_CHUNK, self.size - base)
+            if wanted > self.bytes_left:
+                raise self.fail(
+                    f"{what}: walking string arrays would read more than {MAX_WALKED_BYTES} "
+                    "bytes of this file, far more than any real model's header"
+                )
+            self.bytes_left -= wanted
+            view = memoryview(self.stream.read(wanted))
             end = len(view)
             offset = 0
             # Walk every whole length field in this chunk; the last string's bytes may run past
@@ -355,6 +378,7 @@ class _Reader:
             # Every nested array takes at least 12 bytes (type and length).
             if length > self.remaining() // 12:
                 raise self.fail(f"{what} claims {length} arrays, more than the file can hold")
+            self.charge_elements(length, what)
             for index in range(length):
                 self.value(ARRAY, f"{what}[{index}]", depth)
         else:

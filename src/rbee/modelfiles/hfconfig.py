@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from rbee.modelfiles.errors import ModelFileError
-from rbee.modelfiles.safetensors import load_json_bounded
+from rbee.modelfiles.safetensors import read_json_file
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_CONFIG_BYTES = 16_000_000
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -125,11 +128,6 @@ def parse_config(document: object, path: str) -> HFConfig:
 
 def read_config(path: str | os.PathLike[str]) -> HFConfig:
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as stream:
-            raw = stream.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ModelFileError(name, f"cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ModelFileError(name, f"larger than {MAX_CONFIG_BYTES} bytes; not a model config")
-    return parse_config(load_json_bounded(raw, name, "config.json"), name)
+    return parse_config(
+        read_json_file(name, MAX_CONFIG_BYTES, "config.json", "a model config"), name
+    )

@@ -12,12 +12,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from rbee.modelfiles import gguf, hfconfig, safetensors
 from rbee.modelfiles.errors import ModelFileError, NoModelFilesError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from typing import Any
+
     from rbee.catalog.model import ModelEntry
 
 PARTIAL_SUFFIXES = (".incomplete", ".part", ".partial", ".download", ".crdownload", ".aria2")

@@ -12,9 +12,12 @@ import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from rbee.modelfiles.errors import ModelFileError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_HEADER_BYTES = 32_000_000
 """Real headers are kilobytes to a few MB (100,000 tensors take ~10 MB). The reference
@@ -76,6 +79,23 @@ def load_json_bounded(data: bytes, path: str, what: str) -> Any:
         raise ModelFileError(path, f"{what} is not UTF-8 text: {exc.reason}") from None
     except ValueError as exc:
         raise ModelFileError(path, f"{what} is not valid JSON: {exc}") from None
+
+
+def read_json_file(path: str | os.PathLike[str], max_bytes: int, what: str, kind: str) -> Any:
+    """The JSON document in a small side file (an index, a config), read at most `max_bytes`.
+
+    `what` names it in parse errors ("the index"); `kind` says what a larger file cannot be
+    ("a real index").
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as stream:
+            raw = stream.read(max_bytes + 1)
+    except OSError as exc:
+        raise ModelFileError(name, f"cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > max_bytes:
+        raise ModelFileError(name, f"larger than {max_bytes} bytes; not {kind}")
+    return load_json_bounded(raw, name, what)
 
 
 def read_header(path: str | os.PathLike[str]) -> SafetensorsHeader:
@@ -166,14 +186,7 @@ def _check(document: object, path: str, data_size: int) -> SafetensorsHeader:
 def read_index(path: str | os.PathLike[str]) -> list[str]:
     """The shard file names a `model.safetensors.index.json` lists, in first-seen order."""
     name = os.fspath(path)
-    try:
-        with open(name, "rb") as stream:
-            raw = stream.read(MAX_INDEX_BYTES + 1)
-    except OSError as exc:
-        raise ModelFileError(name, f"cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_INDEX_BYTES:
-        raise ModelFileError(name, f"larger than {MAX_INDEX_BYTES} bytes; not a real index")
-    document = load_json_bounded(raw, name, "the index")
+    document = read_json_file(name, MAX_INDEX_BYTES, "the index", "a real index")
     weight_map = document.get("weight_map") if isinstance(document, dict) else None
     if not isinstance(weight_map, dict) or not weight_map:
         raise ModelFileError(name, "has no weight_map object naming the shards")

@@ -14,6 +14,7 @@ from rbee.cli.errors import CommandError, UsageError
 from rbee.hive.context import Hive
 
 if TYPE_CHECKING:
+    from rbee.catalog import ModelEntry
     from rbee.catalog.entries_file import ListedEntry
 
 _ENTRY_OPTIONS = (
@@ -145,11 +146,16 @@ def register_entries(
     hive.note_if_locked()
     outcomes: list[tuple[str, bool]] = []
     with edit_catalog(hive.catalog_path, create_pool_id=hive.pool_id) as catalog:
+        # One index and one bulk add: a list of 10,000 models must not take quadratic time.
+        registered = catalog.models_by_id()
+        new: list[ModelEntry] = []
         for listed in entries:
             entry = listed.entry
-            current = catalog.find_model(entry.id)
+            current = registered.get(entry.id)
             if current is None:
-                catalog.add_model(entry)
+                entry.validate()
+                registered[entry.id] = entry
+                new.append(entry)
                 outcomes.append((entry.id, True))
                 continue
             conflicts = listed.conflicts_with(current)
@@ -163,4 +169,5 @@ def register_entries(
                     f"{where}model {entry.id!r} is already registered with different fields "
                     f"({fields}); {nothing} (use 'rbee-hive models update' to change it)"
                 )
+        catalog.add_models(new)
     return outcomes

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from rbee.cli.errors import UsageError
 from rbee.hive.context import Hive
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 _FIELDS = ("name", "architecture", "format", "path", "size_gb", "downloaded")
 _METADATA = ("repo", "context_length", "vocab_size", "quantization")
