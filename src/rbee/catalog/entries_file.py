@@ -21,7 +21,6 @@ sending it to its pools. Errors are `EntriesFileError`, naming the file, the ent
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
 
 from rbee.catalog.errors import CatalogError, CatalogInvalidError
 from rbee.catalog.model import (
@@ -33,15 +32,32 @@ from rbee.catalog.model import (
     ModelEntry,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` stays out of rbee-hive's start-up (see docs/dependencies.md)
+    from typing import Any
+
 REQUIRED_FIELDS = ("id", "name", "architecture")
 STDIN_NAME = "<stdin>"
 
 
-class ListedEntry(NamedTuple):
+class ListedEntry:
     """An entry from a list, and the fields the list gave explicitly (`name`, `metadata.repo`)."""
 
-    entry: ModelEntry
-    given: frozenset[str]
+    __slots__ = ("entry", "given")
+
+    def __init__(self, entry: ModelEntry, given: frozenset[str]) -> None:
+        self.entry = entry
+        self.given = given
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ListedEntry):
+            return NotImplemented
+        return (self.entry, self.given) == (other.entry, other.given)
+
+    def __repr__(self) -> str:
+        return f"ListedEntry(entry={self.entry!r}, given={sorted(self.given)!r})"
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the entry it holds
 
     def conflicts_with(self, registered: ModelEntry) -> list[str]:
         """The given fields whose values differ from the registered entry's.

@@ -98,10 +98,3 @@ class Hive:
             pass
         finally:
             os.close(probe)  # also releases the probe's lock, if it got it
-
-    def require_catalog(self) -> None:
-        """Nothing left to do: kept for the commands that still call it.
-
-        `edit_catalog` now refuses a missing catalog (`CatalogNotFoundError`) before it takes the
-        lock, so a pool without a catalog is left exactly as it was; callers may drop this call.
-        """

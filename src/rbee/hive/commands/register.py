@@ -8,12 +8,14 @@ all is registered.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
 
 from rbee.cli.errors import CommandError, UsageError
 from rbee.hive.context import Hive
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` stays out of rbee-hive's start-up
+    from typing import Any
+
     from rbee.catalog import ModelEntry
     from rbee.catalog.entries_file import ListedEntry
 

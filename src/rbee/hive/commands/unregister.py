@@ -13,7 +13,6 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
     ids = list(dict.fromkeys(args.ids))
     removed: list[str] = []
     missing: list[str] = []
-    hive.require_catalog()
     hive.note_if_locked()
     with edit_catalog(hive.catalog_path) as catalog:
         for model_id in ids:

@@ -42,7 +42,6 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
             "nothing to update: give at least one field option "
             "(see 'rbee-hive models update --help')"
         )
-    hive.require_catalog()
     hive.note_if_locked()
     with edit_catalog(hive.catalog_path) as catalog:
         current = catalog.get_model(args.id)
