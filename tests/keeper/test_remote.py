@@ -71,11 +71,9 @@ WRITE_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("command", WRITE_COMMANDS, ids=" ".join)
-def test_changes_made_remotely_are_the_changes_rbee_hive_makes_locally(
-    keeper: Any, command: list[str]
-) -> None:
-    seed(keeper, MAC)
+def run_remotely_then_locally(keeper: Any, command: list[str]) -> Any:
+    """Run `models COMMAND` through llorch, then (from the same catalog) with rbee-hive on the
+    pool itself; assert the output, exit code and resulting catalog are the same."""
     before = keeper.catalog_path(MAC).read_bytes()
     remote = keeper.run("pool", "models", *command, "--host", MAC)
     after_remote = catalog_document(keeper, MAC)
@@ -90,6 +88,15 @@ def test_changes_made_remotely_are_the_changes_rbee_hive_makes_locally(
     for document in (after_remote, after_local):
         document.pop("updated_at")
     assert after_remote == after_local
+    return remote
+
+
+@pytest.mark.parametrize("command", WRITE_COMMANDS, ids=" ".join)
+def test_changes_made_remotely_are_the_changes_rbee_hive_makes_locally(
+    keeper: Any, command: list[str]
+) -> None:
+    seed(keeper, MAC)
+    run_remotely_then_locally(keeper, command)
 
 
 def test_options_rbee_hive_would_refuse_are_refused_here_without_contacting_the_pool(
@@ -278,20 +285,7 @@ def test_inspect_and_scan_on_a_pool_match_rbee_hive_there(keeper: Any, command: 
     )
     assert registered.returncode == 0, registered.stderr
     write_safetensors_model(keeper.workdir(MAC) / ".test-models" / "tiny")
-    before = keeper.catalog_path(MAC).read_bytes()
-    remote = keeper.run("pool", "models", *command, "--host", MAC)
-    after_remote = catalog_document(keeper, MAC)
-    keeper.catalog_path(MAC).write_bytes(before)
-    local = keeper.hive_locally(MAC, "models", *command)
-    after_local = catalog_document(keeper, MAC)
-    assert (remote.stdout, remote.stderr, remote.returncode) == (
-        local.stdout,
-        local.stderr,
-        local.returncode,
-    )
-    for document in (after_remote, after_local):
-        document.pop("updated_at")
-    assert after_remote == after_local
+    remote = run_remotely_then_locally(keeper, command)
     assert remote.stdout or remote.stderr
 
 
