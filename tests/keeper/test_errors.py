@@ -334,23 +334,7 @@ def test_ctrl_c_ends_every_ssh_and_exits_130(
     keeper: Any, selection: list[str], running: int
 ) -> None:
     marker = f"sleep 3.21{len(selection)}"  # one per case: a leftover ssh must not count
-    keeper.pools_file.write_text(
-        f'[pools.a]\nssh = "{MAC}"\nhive = "sh -c \'{marker}\'"\n'
-        f'[pools.b]\nssh = "workstation.home.arpa"\nhive = "sh -c \'{marker}\'"\n',
-        encoding="utf-8",
-    )
-    _start_control_masters(keeper)
-    process = subprocess.Popen(
-        [keeper_llorch(), "pool", "models", "catalog", *selection],
-        env=keeper.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 10
-    while len(_ssh_clients_running(marker)) < running and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(_ssh_clients_running(marker)) == running
+    process = _llorch_waiting_on_hung_pools(keeper, marker, selection, running)
     process.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = process.communicate(timeout=10)
@@ -369,6 +353,18 @@ def test_sigterm_and_sighup_end_every_ssh_then_llorch_dies_of_the_signal(
     # ssh runs in sessions of its own: killed by anything but Ctrl-C, llorch must still end it,
     # or a hung pool keeps an ssh (and its command) alive forever, past any --timeout.
     marker = f"sleep 3.3{int(signum)}{len(selection)}"
+    process = _llorch_waiting_on_hung_pools(keeper, marker, selection, running)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=10)
+    assert (process.returncode, err) == (-signum, b"")
+    assert _ssh_clients_running(marker) == [], _describe(_ssh_clients_running(marker))
+
+
+def _llorch_waiting_on_hung_pools(
+    keeper: Any, marker: str, selection: list[str], running: int
+) -> subprocess.Popen[bytes]:
+    """llorch reading the catalog of pools whose rbee-hive hangs (`marker` names the hang),
+    returned once `running` of its ssh clients are up."""
     keeper.pools_file.write_text(
         f'[pools.a]\nssh = "{MAC}"\nhive = "sh -c \'{marker}\'"\n'
         f'[pools.b]\nssh = "workstation.home.arpa"\nhive = "sh -c \'{marker}\'"\n',
@@ -386,10 +382,7 @@ def test_sigterm_and_sighup_end_every_ssh_then_llorch_dies_of_the_signal(
     while len(_ssh_clients_running(marker)) < running and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(_ssh_clients_running(marker)) == running
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=10)
-    assert (process.returncode, err) == (-signum, b"")
-    assert _ssh_clients_running(marker) == [], _describe(_ssh_clients_running(marker))
+    return process
 
 
 def keeper_llorch() -> str:
