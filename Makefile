@@ -24,12 +24,19 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # System packages the tests need, installed only when missing (CI and fresh machines run as root):
-# openssh-server/-client for the remote tests' own sshd hosts, zsh for the completion tests.
+# openssh-server/-client for the remote tests' own sshd hosts, zsh for the completion tests,
+# cargo (any: PATH, rustup's ~/.cargo/bin or Debian's) and Debian's serde crates for
+# tests/rust_compat, which compiles the seed's Rust catalog types offline against them.
+CRATES := /usr/share/cargo/registry
 system-deps:
 	@missing=""; \
 	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || missing="$$missing openssh-client"; \
 	command -v zsh >/dev/null || missing="$$missing zsh"; \
+	command -v cargo >/dev/null || [ -x "$$HOME/.cargo/bin/cargo" ] || [ -x /usr/bin/cargo ] || missing="$$missing cargo"; \
+	compgen -G "$(CRATES)/serde-1.*/Cargo.toml" >/dev/null || missing="$$missing librust-serde-dev"; \
+	compgen -G "$(CRATES)/serde_derive-1.*/Cargo.toml" >/dev/null || missing="$$missing librust-serde-derive-dev"; \
+	compgen -G "$(CRATES)/serde_json-1.*/Cargo.toml" >/dev/null || missing="$$missing librust-serde-json-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing (needed by the tests)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
