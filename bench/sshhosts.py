@@ -1,6 +1,6 @@
 """Fake pools for the remote tests and the keeper benchmark: one real sshd per pool on 127.0.0.1.
 
-Shared by `tests/keeper/conftest.py` (which puts the repository root on `sys.path` to import it)
+Shared by `tests/keeper/conftest.py` (pytest's `pythonpath` setting makes `bench` importable)
 and `bench/bench_keeper.py`. It lives here rather than in `src/` because it is not shipped: it
 only spawns test infrastructure, following `../shared/notes/ssh-test-hosts.md`.
 

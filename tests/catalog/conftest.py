@@ -12,32 +12,7 @@ from typing import Any
 import pytest
 
 from rbee.catalog import ModelCatalog, ModelEntry
-
-# The example document of the seed's WU2.1, verbatim.
-SEED_EXAMPLE = """{
-  "version": "1.0",
-  "pool_id": "mac.home.arpa",
-  "updated_at": "2025-10-09T15:00:00Z",
-  "models": [
-    {
-      "id": "tinyllama",
-      "name": "TinyLlama 1.1B Chat",
-      "path": ".test-models/tinyllama",
-      "format": "safetensors",
-      "size_gb": 2.2,
-      "architecture": "llama",
-      "downloaded": true,
-      "backends": ["cpu", "metal", "cuda"],
-      "metadata": {
-        "repo": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-        "context_length": 2048,
-        "vocab_size": 32000,
-        "quantization": "Q4_K_M"
-      }
-    }
-  ]
-}
-"""
+from tests.shared import SEED_EXAMPLE
 
 EntryFactory = Callable[..., ModelEntry]
 

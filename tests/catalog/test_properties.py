@@ -23,34 +23,12 @@ from rbee.catalog import (
     render_catalog,
 )
 from rbee.catalog.model import ARCHITECTURE_PATTERN, ID_PATTERN
+from tests import shared
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Printable text: no control characters, line separators or surrogates.
-plain_text = st.text(
-    alphabet=st.characters(blacklist_categories=["Cc", "Cs"], blacklist_characters="\u2028\u2029"),
-    min_size=1,
-    max_size=30,
-)
-json_leaves = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=10)
-)
-json_values = st.recursive(
-    json_leaves,
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=5),
-            children,
-            max_size=3,
-        )
-    ),
-    max_leaves=8,
-)
+plain_text = shared.plain_text(max_size=30)
+json_values = shared.json_values(max_leaves=8)
 repos = st.from_regex(
     r"[A-Za-z0-9][A-Za-z0-9_-]{0,8}/[A-Za-z0-9][A-Za-z0-9._-]{0,12}", fullmatch=True
 )

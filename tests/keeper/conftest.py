@@ -1,8 +1,8 @@
 """Fake pools for the llorch tests: real sshd processes on 127.0.0.1, one per pool.
 
 The host-spawning code lives in `bench/sshhosts.py` because the keeper benchmark needs the very
-same hosts; the repository root is put on `sys.path` to import it (pytest's importlib mode does
-not do that, and `bench` is not an installed package).
+same hosts; pytest's `pythonpath` setting (pyproject.toml) makes the repository root, and so
+`bench`, importable.
 
 Pools (ssh aliases in the suite's own ssh config, all 127.0.0.1):
 - `mac.home.arpa`, `workstation.home.arpa`: rbee-hive on PATH, workdir `~/Projects/llama-orch`;
@@ -27,12 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from bench.sshhosts import SshHosts, interpreter_bin_dir  # noqa: E402
+from bench.sshhosts import SshHosts, interpreter_bin_dir
 
 BIN = interpreter_bin_dir()
 LLORCH = str(BIN / "llorch")

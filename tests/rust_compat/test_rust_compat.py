@@ -41,6 +41,8 @@ from rbee.catalog import (
     load_catalog,
     save_catalog,
 )
+from tests import shared
+from tests.shared import SEED_EXAMPLE
 
 PROJECT = Path(__file__).parent / "seedcatalog"
 REPO_ROOT = Path(__file__).parents[2]
@@ -62,31 +64,6 @@ SEED_ENTRY_FIELDS = (
     "metadata",
 )
 
-# The seed's "Catalog Format" example, verbatim.
-SEED_EXAMPLE = """{
-  "version": "1.0",
-  "pool_id": "mac.home.arpa",
-  "updated_at": "2025-10-09T15:00:00Z",
-  "models": [
-    {
-      "id": "tinyllama",
-      "name": "TinyLlama 1.1B Chat",
-      "path": ".test-models/tinyllama",
-      "format": "safetensors",
-      "size_gb": 2.2,
-      "architecture": "llama",
-      "downloaded": true,
-      "backends": ["cpu", "metal", "cuda"],
-      "metadata": {
-        "repo": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-        "context_length": 2048,
-        "vocab_size": 32000,
-        "quantization": "Q4_K_M"
-      }
-    }
-  ]
-}
-"""
 
 # Distinct file names for the examples of a property test, which share one tmp_path.
 EXAMPLE_NUMBERS = itertools.count()
@@ -468,30 +445,8 @@ def test_rare_floats_reach_the_seed_one_ulp_off(seed_program: SeedProgram, tmp_p
 
 # -- any valid catalog rbee saves loads in the seed's types -----------------------------------
 
-plain_text = st.text(
-    alphabet=st.characters(blacklist_categories=["Cc", "Cs"], blacklist_characters="\u2028\u2029"),
-    min_size=1,
-    max_size=20,
-)
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=10)
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=5),
-            children,
-            max_size=3,
-        )
-    ),
-    max_leaves=10,
-)
+plain_text = shared.plain_text(max_size=20)
+json_values = shared.json_values(max_leaves=10)
 
 
 @st.composite

@@ -1,0 +1,71 @@
+"""Test data more than one suite needs: the seed's example catalog and hypothesis strategies.
+
+Importable as `tests.shared` because pytest's `pythonpath` setting puts the repository root on
+`sys.path` (pyproject.toml).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+# The example document of the seed's WU2.1 ("Catalog Format"), verbatim.
+SEED_EXAMPLE = """{
+  "version": "1.0",
+  "pool_id": "mac.home.arpa",
+  "updated_at": "2025-10-09T15:00:00Z",
+  "models": [
+    {
+      "id": "tinyllama",
+      "name": "TinyLlama 1.1B Chat",
+      "path": ".test-models/tinyllama",
+      "format": "safetensors",
+      "size_gb": 2.2,
+      "architecture": "llama",
+      "downloaded": true,
+      "backends": ["cpu", "metal", "cuda"],
+      "metadata": {
+        "repo": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+        "context_length": 2048,
+        "vocab_size": 32000,
+        "quantization": "Q4_K_M"
+      }
+    }
+  ]
+}
+"""
+
+
+def plain_text(max_size: int) -> st.SearchStrategy[str]:
+    """Printable text: no control characters, line separators or surrogates."""
+    return st.text(
+        alphabet=st.characters(
+            blacklist_categories=["Cc", "Cs"], blacklist_characters="\u2028\u2029"
+        ),
+        min_size=1,
+        max_size=max_size,
+    )
+
+
+def json_values(max_leaves: int) -> st.SearchStrategy[Any]:
+    """Any JSON value a catalog can hold, integers beyond 64 bits included."""
+    leaves = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**70), max_value=2**70)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=10)
+    )
+    return st.recursive(
+        leaves,
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(
+                st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=5),
+                children,
+                max_size=3,
+            )
+        ),
+        max_leaves=max_leaves,
+    )
