@@ -48,8 +48,9 @@ def test_seed_example_loads_with_its_values(tmp_path: Path, seed_text: str) -> N
     path = tmp_path / "catalog.json"
     path.write_text(seed_text)
     catalog = ModelCatalog.load(path)
+    assert catalog.migrated_from == "1.0"  # the seed writes 1.0; it loads as 1.1
     assert (catalog.version, catalog.pool_id, catalog.updated_at) == (
-        "1.0",
+        "1.1",
         "mac.home.arpa",
         "2025-10-09T15:00:00Z",
     )
@@ -74,10 +75,16 @@ def test_seed_example_round_trips_unchanged(tmp_path: Path, seed_text: str) -> N
     path = tmp_path / "catalog.json"
     path.write_text(seed_text)
     ModelCatalog.load(path).save(path)
-    assert json.loads(path.read_text()) == json.loads(seed_text)
+    saved = json.loads(path.read_text())
+    seed = json.loads(seed_text)
+    # Written in the current format (and so stamped); every entry exactly as it was.
+    assert (saved.pop("version"), seed.pop("version")) == ("1.1", "1.0")
+    assert saved.pop("updated_at") > seed.pop("updated_at")
+    assert saved == seed
+    after_first_save = path.read_bytes()
     with edit_catalog(path) as catalog:
         assert catalog.models[0].id == "tinyllama"
-    assert json.loads(path.read_text()) == json.loads(seed_text)
+    assert path.read_bytes() == after_first_save
 
 
 def test_what_we_save_has_every_seed_field_with_its_type(

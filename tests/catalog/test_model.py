@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,6 +20,8 @@ from rbee.catalog import (
     ModelEntry,
     ModelExistsError,
     ModelNotFoundError,
+    edit_catalog,
+    load_catalog,
 )
 
 EntryFactory = Callable[..., ModelEntry]
@@ -140,7 +144,7 @@ BAD_FIELDS: list[tuple[str, Any, str]] = [
     ("downloaded", 1, "true or false"),
     ("backends", [], "at least one of cpu, metal, cuda"),
     ("backends", "cpu", "list of backends"),
-    ("backends", ["cpu", "rocm"], "one of cpu, metal, cuda"),
+    ("backends", ["cpu", "opencl"], "one of cpu, metal, cuda, rocm, vulkan"),
     ("backends", ["cpu", "cpu"], "listed twice"),
     ("metadata", ["repo"], "must be an object"),
     ("metadata", {"repo": "no-slash"}, "owner/name"),
@@ -211,7 +215,7 @@ def test_validate_catches_in_place_edits(make_entry: EntryFactory) -> None:
 
 def test_new_catalog() -> None:
     catalog = ModelCatalog.new("mac.home.arpa")
-    assert catalog.version == "1.0"
+    assert catalog.version == "1.1"
     assert catalog.pool_id == "mac.home.arpa"
     assert catalog.models == []
     assert abs(stamp_time(catalog.updated_at).timestamp() - time.time()) < 60
@@ -521,3 +525,82 @@ def test_catalog_work_loads_neither_strptime_nor_pathlib(python: str, tmp_path: 
 def test_every_error_is_a_catalog_error() -> None:
     for error_class in (CatalogInvalidError, ModelExistsError, ModelNotFoundError):
         assert issubclass(error_class, CatalogError)
+
+
+# -- format 1.1 rules ---------------------------------------------------------------------------
+
+
+def test_a_name_is_at_most_256_characters() -> None:
+    ModelEntry(id="m", name="n" * 256, architecture="llama")
+    with pytest.raises(CatalogInvalidError, match=r"name.*at most 256 characters, got 257"):
+        ModelEntry(id="m", name="n" * 257, architecture="llama")
+
+
+def test_a_longer_name_from_an_older_rbee_loads_and_is_reported_when_edited(
+    tmp_path: Path,
+) -> None:
+    document: dict[str, Any] = {
+        "version": "1.0",
+        "pool_id": "p",
+        "updated_at": "2025-10-09T15:00:00Z",
+        "models": [ModelEntry(id="long", name="x", architecture="llama").to_dict()],
+    }
+    document["models"][0]["name"] = "n" * 300
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(document))
+    with edit_catalog(path) as catalog:  # other edits still work
+        catalog.add_model(ModelEntry(id="other", name="Other", architecture="llama"))
+    entry = load_catalog(path).get_model("long")
+    assert len(entry.name) == 300
+    with pytest.raises(CatalogInvalidError, match=r"model 'long'.*at most 256 characters"):
+        entry.validate()
+
+
+def test_ids_are_unique_ignoring_case() -> None:
+    catalog = ModelCatalog.new("p")
+    catalog.add_model(ModelEntry(id="tinyllama", name="T", architecture="llama"))
+    with pytest.raises(ModelExistsError, match="'TinyLlama' collides with 'tinyllama'"):
+        catalog.add_model(ModelEntry(id="TinyLlama", name="T", architecture="llama"))
+    with pytest.raises(ModelExistsError, match="'TINYLLAMA' collides with 'tinyllama'"):
+        catalog.add_models([ModelEntry(id="TINYLLAMA", name="T", architecture="llama")])
+    with pytest.raises(ModelExistsError, match="'B' collides with 'b'"):
+        catalog.add_models(
+            [
+                ModelEntry(id="b", name="B", architecture="llama"),
+                ModelEntry(id="B", name="B", architecture="llama"),
+            ]
+        )
+    assert [entry.id for entry in catalog.models] == ["tinyllama"]
+    assert catalog.find_model_ignoring_case("TINYLLAMA") is catalog.models[0]
+
+
+def test_rocm_and_vulkan_are_backends() -> None:
+    entry = ModelEntry(id="m", name="M", architecture="llama", backends=["rocm", "vulkan"])
+    assert entry.backends == ["rocm", "vulkan"]
+
+
+def test_a_record_is_validated_and_round_trips() -> None:
+    from rbee.catalog.record import FileDigest, make_record, record_files
+
+    record = make_record(
+        {"type": "huggingface", "repo": "o/n", "revision": "main", "commit": "c" * 40},
+        [FileDigest("b/2.safetensors", 2, "2" * 64), FileDigest("a.json", 1, "1" * 64)],
+    )
+    entry = ModelEntry(id="m", name="M", architecture="llama", record=record)
+    assert [f.path for f in record_files(entry.record or {})] == ["a.json", "b/2.safetensors"]
+    assert ModelEntry.from_dict(entry.to_dict()) == entry
+    assert "record" not in ModelEntry(id="m", name="M", architecture="llama").to_dict()
+    broken = [
+        ({**record, "files": []}, "record.files"),
+        ({**record, "files": [{"path": "../x", "size": 1, "sha256": "1" * 64}]}, "path"),
+        ({**record, "files": [{"path": "/etc/x", "size": 1, "sha256": "1" * 64}]}, "path"),
+        ({**record, "files": [{"path": "x", "size": -1, "sha256": "1" * 64}]}, "size"),
+        ({**record, "files": [{"path": "x", "size": 1, "sha256": "F" * 64}]}, "sha256"),
+        ({**record, "files": record["files"] + record["files"][:1]}, "listed twice"),
+        ({**record, "source": {"type": ""}}, "record.source.type"),
+        ({**record, "source": {"type": "huggingface", "commit": "main"}}, "commit"),
+        ({k: v for k, v in record.items() if k != "recorded_at"}, "record.recorded_at"),
+    ]
+    for value, where in broken:
+        with pytest.raises(CatalogInvalidError, match=re.escape(where)):
+            ModelEntry(id="m", name="M", architecture="llama", record=value)

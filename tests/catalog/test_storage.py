@@ -34,6 +34,7 @@ from rbee.catalog import (
     save_catalog,
 )
 from rbee.catalog.storage import write_atomically
+from tests.unprivileged import nobody_command
 
 EntryFactory = Callable[..., ModelEntry]
 
@@ -61,7 +62,7 @@ def test_save_then_load_round_trips(saved_catalog: Path) -> None:
 
 def test_saved_text_is_pretty_json_in_seed_order(saved_catalog: Path) -> None:
     text = saved_catalog.read_text(encoding="utf-8")
-    assert text.startswith('{\n  "version": "1.0",\n  "pool_id": "pool.test",\n  "updated_at"')
+    assert text.startswith('{\n  "version": "1.1",\n  "pool_id": "pool.test",\n  "updated_at"')
     assert text.endswith("}\n")
     assert text == render_catalog(load_catalog(saved_catalog))
     entry = json.loads(text)["models"][0]
@@ -370,7 +371,7 @@ def test_save_refuses_to_drop_a_concurrent_save(
 # -- versions -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", ["1.0", "1.1", "1.42"])
+@pytest.mark.parametrize("version", ["1.1", "1.42"])
 def test_any_1x_loads_and_keeps_new_fields(
     catalog_path: Path, seed_document: dict[str, Any], version: str
 ) -> None:
@@ -404,11 +405,50 @@ def test_versionless_document_is_migrated(
     del seed_document["version"]
     write_json(catalog_path, seed_document)
     catalog = load_catalog(catalog_path)
-    assert catalog.version == "1.0"
+    assert catalog.version == "1.1"
+    assert catalog.migrated_from == "0.0"
     assert catalog.get_model("tinyllama").metadata["context_length"] == 2048
     catalog.add_model(make_entry("phi3"))
     catalog.save(catalog_path)
-    assert json.loads(catalog_path.read_text())["version"] == "1.0"
+    assert json.loads(catalog_path.read_text())["version"] == "1.1"
+
+
+@pytest.mark.parametrize("version", [None, "1.0"])
+def test_migrated_catalog_is_written_in_the_current_format_by_a_plain_save(
+    catalog_path: Path, seed_document: dict[str, Any], version: str | None
+) -> None:
+    # Nothing else changes: load + save still writes the current format (it used to leave
+    # a version-less file without a version, because the unchanged-save rule saw no change).
+    if version is None:
+        del seed_document["version"]
+    else:
+        seed_document["version"] = version
+    write_json(catalog_path, seed_document)
+    load_catalog(catalog_path).save(catalog_path)
+    written = json.loads(catalog_path.read_text())
+    assert written["version"] == "1.1"
+    assert written["models"] == seed_document["models"]
+    with edit_catalog(catalog_path):
+        pass  # now current: a no-op edit writes nothing
+    assert json.loads(catalog_path.read_text()) == written
+
+
+def test_newer_minor_keeps_backends_this_rbee_does_not_know(
+    catalog_path: Path, seed_document: dict[str, Any], make_entry: EntryFactory
+) -> None:
+    seed_document["version"] = "1.7"
+    seed_document["models"][0]["backends"] = ["cpu", "opencl"]
+    write_json(catalog_path, seed_document)
+    with edit_catalog(catalog_path) as catalog:
+        assert catalog.get_model("tinyllama").backends == ["cpu", "opencl"]
+        catalog.add_model(make_entry("phi3"))
+    written = json.loads(catalog_path.read_text())
+    assert written["version"] == "1.7"
+    assert written["models"][0]["backends"] == ["cpu", "opencl"]
+    seed_document["version"] = "1.1"  # the same backend in a document of our own version
+    write_json(catalog_path, seed_document)
+    with pytest.raises(CatalogInvalidError, match="opencl"):
+        load_catalog(catalog_path)
 
 
 @pytest.mark.parametrize("version", ["0.9", "0.0"])
@@ -418,7 +458,7 @@ def test_unknown_older_versions(
     seed_document["version"] = version
     write_json(catalog_path, seed_document)
     if version == "0.0":  # what a missing version means: a pre-1.0 draft, migrated
-        assert load_catalog(catalog_path).version == "1.0"
+        assert load_catalog(catalog_path).version == "1.1"
     else:
         with pytest.raises(CatalogInvalidError, match="not a catalog format this rbee knows"):
             load_catalog(catalog_path)
@@ -556,7 +596,6 @@ def test_lock_file_is_separate_and_kept(saved_catalog: Path) -> None:
 
 # -- unreadable and unwritable places (as an unprivileged user: root ignores modes) -------------
 
-AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
 TRY_AS_NOBODY = """
 import sys
 from rbee.catalog import CatalogError, ModelCatalog, load_catalog
@@ -580,8 +619,9 @@ def shared_dir() -> Iterator[Path]:
 
 
 def run_as_nobody(python: str, action: str, path: Path) -> str:
+    # `python` is the venv's, which nobody may not reach: a world-readable copy runs instead.
     result = subprocess.run(
-        [*AS_NOBODY, python, "-c", TRY_AS_NOBODY, action, str(path)],
+        nobody_command("-c", TRY_AS_NOBODY, action, str(path)),
         capture_output=True,
         text=True,
         timeout=60,
@@ -631,7 +671,7 @@ def test_a_lock_file_of_another_user_still_locks(shared_dir: Path, python: str) 
 
     def edit_as_nobody(lock_timeout: float = 30) -> str:
         return subprocess.run(
-            [*AS_NOBODY, python, "-c", LOCK_AS_NOBODY, str(catalog), str(lock_timeout)],
+            nobody_command("-c", LOCK_AS_NOBODY, str(catalog), str(lock_timeout)),
             capture_output=True,
             text=True,
             timeout=60,
@@ -678,6 +718,7 @@ def test_noop_edit_leaves_a_hand_formatted_file_alone(
     catalog_path: Path, seed_document: dict[str, Any]
 ) -> None:
     catalog_path.parent.mkdir(parents=True)
+    seed_document["version"] = "1.1"  # current: nothing to migrate
     catalog_path.write_text(json.dumps(seed_document, separators=(",", ":")))
     original = catalog_path.read_bytes()
     with edit_catalog(catalog_path) as catalog:

@@ -58,7 +58,12 @@ CASES = [
         1,
         ["field 'name'", "non-empty"],
     ),
-    ("unknown backend", [*REGISTER, "m", *VALID, "--backend", "rocm"], 2, ["--backend", "'rocm'"]),
+    (
+        "unknown backend",
+        [*REGISTER, "m", *VALID, "--backend", "opencl"],
+        2,
+        ["--backend", "'opencl'"],
+    ),
     ("unknown format", [*REGISTER, "m", *VALID, "--format", "bin"], 2, ["--format", "'bin'"]),
     (
         "malformed repo",
@@ -126,9 +131,9 @@ CASES = [
     ),
     (
         "update to an unknown backend",
-        ["models", "update", "phi3", "--backend", "rocm"],
+        ["models", "update", "phi3", "--backend", "opencl"],
         2,
-        ["--backend", "'rocm'"],
+        ["--backend", "'opencl'"],
     ),
     ("scan of an unknown id", ["models", "scan", "phi3", "nope"], 1, ["'nope' is not in"]),
     ("empty --catalog", ["--catalog", "", *REGISTER, "m", *VALID], 2, ["--catalog needs a value"]),
@@ -159,8 +164,8 @@ def test_bad_command_line_changes_nothing(
 
 def test_bad_command_line_through_the_console_script(seeded: HiveRunner) -> None:
     before = seeded.catalog_bytes()
-    result = seeded.run("models", "register", "m", *VALID, "--backend", "rocm")
-    _assert_one_error_line(result, 2, "invalid choice: 'rocm'")
+    result = seeded.run("models", "register", "m", *VALID, "--backend", "opencl")
+    _assert_one_error_line(result, 2, "invalid choice: 'opencl'")
     result = seeded.run("models", "register", "../x", *VALID)
     _assert_one_error_line(result, 1, "field 'id'")
     assert seeded.catalog_bytes() == before
@@ -180,7 +185,7 @@ BROKEN_CATALOGS = [
     ),
     (
         "newer major version",
-        lambda text: text.replace('"version": "1.0"', '"version": "2.0"', 1),
+        lambda text: text.replace('"version": "1.1"', '"version": "2.0"', 1),
         ["version 2.0 is newer than this rbee supports"],
     ),
 ]
@@ -243,11 +248,13 @@ def test_a_from_file_with_one_bad_entry_registers_nothing(
     listing.write_text(
         '[[models]]\nid = "good-one"\nname = "Good"\narchitecture = "llama"\n\n'
         '[[models]]\nid = "bad-one"\nname = "Bad"\narchitecture = "llama"\n'
-        'backends = ["cpu", "rocm"]\n'
+        'backends = ["cpu", "opencl"]\n'
     )
     before = seeded.catalog_bytes()
     result = seeded.call("models", "register", "--from", str(listing), capsys=capsys)
-    _assert_one_error_line(result, 1, str(listing), "entry 2 ('bad-one')", "backends[1]", "'rocm'")
+    _assert_one_error_line(
+        result, 1, str(listing), "entry 2 ('bad-one')", "backends[1]", "'opencl'"
+    )
     assert seeded.catalog_bytes() == before
 
 

@@ -338,12 +338,14 @@ def test_catalog_written_by_the_seed_loads_in_rbee_and_back(
     assert tinyllama.metadata == written["models"][0]["metadata"]
     assert catalog.get_model("qwen-0.5b").size_gb == 0.0
 
-    # rbee's save of the unchanged catalog, read by the seed again: identical, time included.
+    # rbee's save of the unchanged catalog, read by the seed again: identical but for the
+    # format version (the seed writes 1.0; rbee migrates it to 1.1 and stamps that change).
     rbee_file = tmp_path / "rbee" / "catalog.json"
     rbee_file.parent.mkdir()
     save_catalog(catalog, rbee_file)
-    assert typed(seed_roundtrip(seed_program, rbee_file)) == typed(written)
-    assert typed(seed_view(json.loads(rbee_file.read_text("utf-8")))) == typed(written)
+    expected = {**written, "version": "1.1", "updated_at": catalog.updated_at}
+    assert typed(seed_roundtrip(seed_program, rbee_file)) == typed(expected)
+    assert typed(seed_view(json.loads(rbee_file.read_text("utf-8")))) == typed(expected)
 
     # An rbee edit of the seed's own file still loads in the seed's types.
     with edit_catalog(seed_file) as edited:
@@ -408,10 +410,38 @@ def test_the_seed_example_loads_in_both(seed_program: SeedProgram, tmp_path: Pat
 
     assert typed(seed_roundtrip(seed_program, example)) == typed(document)
     catalog = load_catalog(example)
-    assert catalog.to_dict() == document
+    assert catalog.to_dict() == {**document, "version": "1.1"}
     resaved = tmp_path / "resaved.json"
     save_catalog(catalog, resaved)
-    assert typed(seed_roundtrip(seed_program, resaved)) == typed(document)
+    expected = {**document, "version": "1.1", "updated_at": catalog.updated_at}
+    assert typed(seed_roundtrip(seed_program, resaved)) == typed(expected)
+
+
+def test_format_1_1_additions_load_in_the_seed(seed_program: SeedProgram, tmp_path: Path) -> None:
+    # The new backends are plain strings to the seed, and the optional `record` an unknown key.
+    from rbee.catalog.record import FileDigest, make_record
+
+    record = make_record(
+        {"type": "huggingface", "repo": "Qwen/Qwen2.5-0.5B-Instruct", "commit": "a" * 40},
+        [FileDigest("model.safetensors", 988_097_824, "b" * 64)],
+    )
+    catalog = ModelCatalog.new("p")
+    catalog.add_model(
+        ModelEntry(
+            id="qwen",
+            name="Qwen",
+            architecture="qwen2",
+            backends=["rocm", "vulkan", "cpu"],
+            downloaded=True,
+            record=record,
+        )
+    )
+    path = tmp_path / "catalog.json"
+    save_catalog(catalog, path)
+    seen = seed_roundtrip(seed_program, path)
+    assert seen["version"] == "1.1"
+    assert seen["models"][0]["backends"] == ["rocm", "vulkan", "cpu"]
+    assert "record" not in seen["models"][0]  # serde drops unknown keys, as documented
 
 
 def test_integers_beyond_64_bits_reach_the_seed_as_floats(

@@ -198,9 +198,17 @@ class UnsupportedVersionError(_AtPath, CatalogError):
 class ModelExistsError(CatalogError):
     """An entry with this id is already in the catalog."""
 
-    def __init__(self, model_id: str) -> None:
+    def __init__(self, model_id: str, holder: str | None = None) -> None:
         self.model_id = model_id
-        super().__init__(f"model {model_id!r} already exists in the catalog")
+        self.holder = model_id if holder is None else holder
+        """The id already registered: `model_id` itself, or one that differs only in case."""
+        if self.holder == model_id:
+            super().__init__(f"model {model_id!r} already exists in the catalog")
+        else:
+            super().__init__(
+                f"model {model_id!r} collides with {self.holder!r}, already in the catalog "
+                "(ids are unique ignoring case: they name folders on case-insensitive disks)"
+            )
 
 
 class ModelNotFoundError(CatalogError):

@@ -1,8 +1,9 @@
 """Format versions and the steps between them.
 
 Every step is a small function from one version's document to the next one's; `migrate` applies
-them in order. Adding format 1.1 is one entry in `STEPS` (minor versions only add optional
-fields, so a 1.x reader can still load it), and 2.0 likewise, plus a bump of `SUPPORTED_MAJOR`.
+them in order. Format 1.1 is one entry in `STEPS` (minor versions only add optional fields
+and values, so a 1.x reader can still load them); 2.0 would be one more, plus a bump of
+`SUPPORTED_MAJOR`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,15 @@ def _from_unversioned(document: Document) -> Document:
     return {**document, "version": "1.0"}
 
 
+def _to_1_1(document: Document) -> Document:
+    # 1.1 added the optional entry field `record` and the backends rocm and vulkan: every 1.0
+    # document is a valid 1.1 document as it is.
+    return {**document, "version": "1.1"}
+
+
 STEPS: list[tuple[str, str, Callable[[Document], Document]]] = [
     (UNVERSIONED, "1.0", _from_unversioned),
+    ("1.0", "1.1", _to_1_1),
 ]
 """(from version, to version, step), in order."""
 

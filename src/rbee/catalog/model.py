@@ -24,12 +24,17 @@ if TYPE_CHECKING:
 
     _RecordT = TypeVar("_RecordT", bound=type)
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 """The version this rbee writes into new catalogs."""
 
 FORMATS = ("safetensors", "gguf")
-BACKENDS = ("cpu", "metal", "cuda")
-DEFAULT_BACKENDS = BACKENDS
+BACKENDS = ("cpu", "metal", "cuda", "rocm", "vulkan")
+"""llama.cpp's backends: CPU, Apple Metal, NVIDIA CUDA, AMD ROCm, Vulkan (AMD, Intel and others)."""
+DEFAULT_BACKENDS = ("cpu", "metal", "cuda")
+"""What `register` assumes when no backend is given (the original plan's default)."""
+BACKEND_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+"""What a backend of a newer 1.x format may look like: this rbee keeps it, and never picks it."""
+MAX_NAME_LENGTH = 256
 DEFAULT_FORMAT = "safetensors"
 MODELS_DIR = ".test-models"
 """Where the seed keeps models and the catalog, relative to the pool's root."""
@@ -56,11 +61,11 @@ _ARCHITECTURE = re.compile(ARCHITECTURE_PATTERN)
 _REPO = re.compile(REPO_PATTERN)
 _VERSION = re.compile(VERSION_PATTERN)
 _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+_BACKEND = re.compile(BACKEND_PATTERN)
 _MAX_JSON_DEPTH = 64
 
 # Keys of `metadata` that rbee understands; any other key is kept as it is.
 METADATA_INTEGER_KEYS = ("context_length", "vocab_size", "parameters")
-METADATA_KEYS = ("repo", "context_length", "vocab_size", "quantization", "parameters")
 
 ENTRY_FIELDS = (
     "id",
@@ -73,6 +78,8 @@ ENTRY_FIELDS = (
     "backends",
     "metadata",
 )
+OPTIONAL_ENTRY_FIELDS = ("record",)
+"""Entry fields a document may leave out (format 1.1 added `record`)."""
 CATALOG_FIELDS = ("version", "pool_id", "updated_at", "models")
 
 
@@ -190,7 +197,7 @@ class FieldSpec:
         self.metadata = metadata
 
 
-def field(*, metadata: dict[str, Any] | None = None, **_ignored: Any) -> Any:
+def field(*, metadata: dict[str, Any] | None = None) -> Any:
     """Declare a record field's metadata (a light stand-in for `dataclasses.field`).
 
     `dataclasses` imports `inspect` and half the standard library, which costs the CLIs about a
@@ -251,11 +258,18 @@ class ModelEntry:
             "digit; unique in the catalog. Used as a directory name.",
         )
     )
-    name: str = field(metadata=_c(pattern=TEXT_PATTERN, description="Human-readable name."))
+    name: str = field(
+        metadata=_c(
+            pattern=TEXT_PATTERN,
+            maxLength=MAX_NAME_LENGTH,
+            description="Human-readable name, at most 256 characters.",
+        )
+    )
     path: str = field(
         metadata=_c(
             pattern=TEXT_PATTERN,
-            description="Where the model's files are, relative to the pool root.",
+            description="Where the model's files are: relative to the pool root, or absolute "
+            "when they are outside it (adopted in place).",
         )
     )
     format: str = field(metadata=_c(enum=list(FORMATS)))
@@ -263,7 +277,13 @@ class ModelEntry:
     architecture: str = field(metadata=_c(pattern=ARCHITECTURE_PATTERN))
     downloaded: bool = field(metadata=_c(description="Whether every weight file is on disk."))
     backends: list[str] = field(
-        metadata=_c(minItems=1, uniqueItems=True, items={"enum": list(BACKENDS)})
+        metadata=_c(
+            minItems=1,
+            uniqueItems=True,
+            items={"enum": list(BACKENDS)},
+            description="Known: cpu, metal, cuda, rocm, vulkan. Another token is accepted only "
+            "in a document of a newer 1.x minor version (kept, never chosen).",
+        )
     )
     metadata: dict[str, Any] = field(
         metadata=_c(
@@ -281,9 +301,10 @@ class ModelEntry:
             additionalProperties=True,
         )
     )
-    extra: dict[str, Any] = field(
-        default_factory=dict, compare=True, metadata={"serialized": False}
+    record: dict[str, Any] | None = field(
+        metadata={"constraints": {}, "optional": True, "schema": "record"}
     )
+    extra: dict[str, Any] = field(metadata={"serialized": False})
 
     def __init__(
         self,
@@ -297,8 +318,8 @@ class ModelEntry:
         downloaded: bool = False,
         backends: Iterable[str] = DEFAULT_BACKENDS,
         metadata: dict[str, Any] | None = None,
+        record: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
-        _validate: bool = True,
     ) -> None:
         self.id = id
         self.name = name
@@ -313,14 +334,19 @@ class ModelEntry:
         self.downloaded = downloaded
         self.backends = _as_list(backends)
         self.metadata = {} if metadata is None else metadata
+        self.record = record
         self.extra = {} if extra is None else extra
-        if _validate:
-            self.validate()
+        self.validate()
 
     # -- validation -----------------------------------------------------------------------
 
-    def problems(self) -> Iterator[tuple[str, str]]:
-        """Each broken rule as (field, problem), in field order."""
+    def problems(self, *, loaded: bool = False, newer: bool = False) -> Iterator[tuple[str, str]]:
+        """Each broken rule as (field, problem), in field order.
+
+        `loaded`: the entry comes from a file, where rules added since are not enforced (a name
+        longer than 256 characters, from an older rbee, loads; editing the entry reports it).
+        `newer`: the file is of a newer 1.x minor version, whose backends may be unknown here.
+        """
         if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
             yield (
                 "id",
@@ -330,6 +356,12 @@ class ModelEntry:
         problem = _text_problem(self.name, "text")
         if problem:
             yield "name", problem
+        elif not loaded and len(self.name) > MAX_NAME_LENGTH:
+            yield (
+                "name",
+                f"must be at most {MAX_NAME_LENGTH} characters, got {len(self.name)} "
+                "(shorten it, e.g. with 'rbee-hive models update ID --name ...')",
+            )
         problem = _text_problem(self.path, "text")
         if problem:
             yield "path", problem
@@ -349,13 +381,17 @@ class ModelEntry:
             )
         if not isinstance(self.downloaded, bool):
             yield "downloaded", f"must be true or false, got {_describe(self.downloaded)}"
-        yield from self._backend_problems()
+        yield from self._backend_problems(newer)
         yield from self._metadata_problems()
+        if self.record is not None:
+            from rbee.catalog.record import record_problems
+
+            yield from record_problems(self.record)
         problem = _extra_problem(self.extra, _ENTRY_FIELD_SET)
         if problem:
             yield "(unknown field)", problem
 
-    def _backend_problems(self) -> Iterator[tuple[str, str]]:
+    def _backend_problems(self, newer: bool) -> Iterator[tuple[str, str]]:
         backends = self.backends
         if not isinstance(backends, list):
             yield "backends", f"must be a list of backends, got {_describe(backends)}"
@@ -364,7 +400,11 @@ class ModelEntry:
             yield "backends", f"must name at least one of {', '.join(BACKENDS)}"
         seen: set[str] = set()
         for i, backend in enumerate(backends):
-            if not isinstance(backend, str) or backend not in BACKENDS:
+            if newer and isinstance(backend, str) and _BACKEND.fullmatch(backend):
+                if backend in seen:
+                    yield f"backends[{i}]", f"{backend!r} is listed twice"
+                seen.add(backend)
+            elif not isinstance(backend, str) or backend not in BACKENDS:
                 yield (
                     f"backends[{i}]",
                     f"must be one of {', '.join(BACKENDS)}, got {_describe(backend)}",
@@ -422,13 +462,25 @@ class ModelEntry:
             "backends": list(self.backends),
             "metadata": self.metadata,
         }
+        if self.record is not None:
+            document["record"] = self.record
         if self.extra:
             document.update(self.extra)
         return document
 
     @classmethod
-    def from_dict(cls, document: object, index: int | None = None) -> ModelEntry:
-        """Build and validate an entry from its JSON form; errors name the entry and field."""
+    def from_dict(
+        cls,
+        document: object,
+        index: int | None = None,
+        *,
+        loaded: bool = False,
+        newer: bool = False,
+    ) -> ModelEntry:
+        """Build and validate an entry from its JSON form; errors name the entry and field.
+
+        `loaded` and `newer` relax the rules as `problems` describes, for entries read from a file.
+        """
         if not isinstance(document, dict):
             raise CatalogInvalidError(
                 "(entry)", f"must be an object, got {_describe(document)}", index=index
@@ -450,13 +502,14 @@ class ModelEntry:
         entry.downloaded = document["downloaded"]
         entry.backends = document["backends"]
         entry.metadata = document["metadata"]
+        entry.record = document.get("record")
         entry.extra = (
             {k: v for k, v in document.items() if k not in _ENTRY_FIELD_SET}
             if len(document) > len(ENTRY_FIELDS)
             else {}
         )
         if not _entry_is_valid(entry):
-            for field_name, problem in entry.problems():
+            for field_name, problem in entry.problems(loaded=loaded, newer=newer):
                 raise CatalogInvalidError(field_name, problem, model_id=model_id, index=index)
         return entry
 
@@ -467,7 +520,7 @@ class ModelEntry:
         return ModelEntry.from_dict(json.loads(json.dumps(self.to_dict())))
 
 
-_ENTRY_FIELD_SET = frozenset(ENTRY_FIELDS)
+_ENTRY_FIELD_SET = frozenset(ENTRY_FIELDS + OPTIONAL_ENTRY_FIELDS)
 _BACKEND_SET = frozenset(BACKENDS)
 _FORMAT_SET = frozenset(FORMATS)
 _INTEGER_KEYS = frozenset(METADATA_INTEGER_KEYS)
@@ -482,7 +535,12 @@ def _entry_is_valid(entry: ModelEntry) -> bool:
     broken rule) returns False and `problems` gives the authoritative answer and the message.
     """
     text = entry.name
-    if not (type(text) is str and text and _FORBIDDEN_TEXT.search(text) is None):
+    if not (
+        type(text) is str
+        and text
+        and len(text) <= MAX_NAME_LENGTH
+        and _FORBIDDEN_TEXT.search(text) is None
+    ):
         return False
     text = entry.path
     if not (type(text) is str and text and _FORBIDDEN_TEXT.search(text) is None):
@@ -531,6 +589,11 @@ def _entry_is_valid(entry: ModelEntry) -> bool:
                 return False
         elif type(value) not in _PLAIN and json_value_problem(value, 1) is not None:
             return False
+    if entry.record is not None:
+        from rbee.catalog.record import record_problems
+
+        if next(record_problems(entry.record), None) is not None:
+            return False
     extra = entry.extra
     return type(extra) is dict and (not extra or _extra_problem(extra, _ENTRY_FIELD_SET) is None)
 
@@ -560,7 +623,7 @@ class ModelCatalog:
         metadata=_c(
             # The schema describes format 1.x; other majors are refused by `migrations`.
             pattern=r"^1\.[0-9]+$",
-            description="Format version, major.minor. This rbee reads 1.x and writes 1.0.",
+            description="Format version, major.minor. This rbee reads 1.x and writes 1.1.",
         )
     )
     pool_id: str = field(
@@ -573,7 +636,7 @@ class ModelCatalog:
         )
     )
     models: list[ModelEntry] = field(metadata=_c())
-    extra: dict[str, Any] = field(default_factory=dict, metadata={"serialized": False})
+    extra: dict[str, Any] = field(metadata={"serialized": False})
 
     def __init__(
         self,
@@ -593,6 +656,8 @@ class ModelCatalog:
         self._baseline: tuple[str, bytes] | None = None
         # Which file, and which version of it, this catalog was loaded from or saved to.
         self._file_state: tuple[str, tuple[int, int, int, int]] | None = None
+        self.migrated_from: str | None = None
+        """The format version of the file this catalog was migrated from on load, if it was."""
 
     @classmethod
     def new(cls, pool_id: str) -> ModelCatalog:
@@ -621,24 +686,27 @@ class ModelCatalog:
     def add_model(self, entry: ModelEntry) -> None:
         """Add a validated entry; `ModelExistsError` if its id is taken."""
         entry.validate()
-        if self.find_model(entry.id) is not None:
-            raise ModelExistsError(entry.id)
+        wanted = entry.id.lower()
+        for current in self.models:
+            if current.id.lower() == wanted:
+                raise ModelExistsError(entry.id, current.id)
         self.models.append(entry)
         self.touch()
 
     def add_models(self, entries: Iterable[ModelEntry]) -> None:
         """Add several entries, all or none, in time linear in the catalog's size.
 
-        Each is validated; `ModelExistsError` if an id is taken (in the catalog or earlier in
-        `entries`), and then nothing was added. `updated_at` is stamped once.
+        Each is validated; `ModelExistsError` if an id is taken, ignoring case (in the catalog
+        or earlier in `entries`), and then nothing was added. `updated_at` is stamped once.
         """
-        taken = {entry.id for entry in self.models}
+        taken = {entry.id.lower(): entry.id for entry in self.models}
         added: list[ModelEntry] = []
         for entry in entries:
             entry.validate()
-            if entry.id in taken:
-                raise ModelExistsError(entry.id)
-            taken.add(entry.id)
+            holder = taken.get(entry.id.lower())
+            if holder is not None:
+                raise ModelExistsError(entry.id, holder)
+            taken[entry.id.lower()] = entry.id
             added.append(entry)
         if added:
             self.models.extend(added)
@@ -658,9 +726,17 @@ class ModelCatalog:
         raise ModelNotFoundError(model_id)
 
     def find_model(self, model_id: str) -> ModelEntry | None:
-        """The entry with this id, or None."""
+        """The entry with exactly this id, or None."""
         for entry in self.models:
             if entry.id == model_id:
+                return entry
+        return None
+
+    def find_model_ignoring_case(self, model_id: str) -> ModelEntry | None:
+        """The entry whose id equals this one ignoring case (ids are unique that way), or None."""
+        wanted = model_id.lower()
+        for entry in self.models:
+            if entry.id.lower() == wanted:
                 return entry
         return None
 
@@ -745,6 +821,7 @@ class ModelCatalog:
         self._validate_header()
         if not isinstance(self.models, list):
             raise CatalogInvalidError("models", f"must be a list, got {_describe(self.models)}")
+        newer = is_newer_minor(self.version)
         seen: dict[str, int] = {}
         for index, entry in enumerate(self.models):
             if not isinstance(entry, ModelEntry):
@@ -752,7 +829,8 @@ class ModelCatalog:
                     "(entry)", f"must be a ModelEntry, got {type(entry).__name__}", index=index
                 )
             if not _entry_is_valid(entry):
-                for field_name, entry_problem in entry.problems():
+                problems = entry.problems(loaded=True, newer=newer)
+                for field_name, entry_problem in problems:
                     model_id = entry.id if isinstance(entry.id, str) else None
                     raise CatalogInvalidError(
                         field_name, entry_problem, model_id=model_id, index=index
@@ -814,8 +892,9 @@ class ModelCatalog:
         # Entries are validated one by one as they are built; `validate` would do it twice.
         entries = catalog.models
         seen: dict[str, int] = {}
+        newer = is_newer_minor(document["version"])
         for index, raw in enumerate(models):
-            entry = ModelEntry.from_dict(raw, index)
+            entry = ModelEntry.from_dict(raw, index, loaded=True, newer=newer)
             _note_unique_id(seen, entry.id, index)
             entries.append(entry)
         catalog._validate_header()
@@ -832,6 +911,15 @@ class ModelCatalog:
         from rbee.catalog.storage import content_changed
 
         return content_changed(self)
+
+
+def is_newer_minor(version: object) -> bool:
+    """Whether `version` is a 1.x format newer than the one this rbee writes."""
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        return False
+    major, minor = (int(part) for part in version.split("."))
+    ours = [int(part) for part in SCHEMA_VERSION.split(".")]
+    return major == ours[0] and minor > ours[1]
 
 
 def content_key(document: dict[str, Any]) -> str:

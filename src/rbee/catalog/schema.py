@@ -44,6 +44,11 @@ def _object_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
     for name, item in record_fields(cls):
         if item.metadata.get("serialized", True) is False:
             continue
+        if item.metadata.get("schema") == "record":
+            from rbee.catalog.record import RECORD_SCHEMA
+
+            properties[name] = RECORD_SCHEMA
+            continue
         schema = _json_type(hints[name], definitions)
         constraints = dict(item.metadata.get("constraints", {}))
         description = constraints.pop("description", None)
@@ -53,7 +58,8 @@ def _object_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
             schema = {"description": description, **schema}
         schema.update(constraints)
         properties[name] = schema
-        required.append(name)
+        if not item.metadata.get("optional"):
+            required.append(name)
     doc = (cls.__doc__ or "").strip().splitlines()[0]
     return {
         "type": "object",

@@ -62,8 +62,12 @@ def backup_path_for(path: StrPath) -> str:
 
 @contextlib.contextmanager
 def catalog_lock(path: StrPath, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the exclusive write lock of the catalog at `path` (re-entrant in one process)."""
-    target = os.path.abspath(_real_target(path))
+    """Hold the exclusive write lock of the catalog at `path` (re-entrant in one process).
+
+    Keyed on the real path: the same catalog reached through a symlinked directory is the
+    same lock (a thread holding it does not wait for itself).
+    """
+    target = os.path.realpath(path)
     key = (target, get_ident())
     if key in _held_locks:
         _held_locks[key] += 1
@@ -142,12 +146,15 @@ def parse_catalog(data: bytes, path: StrPath | None = None) -> ModelCatalog:
     if not isinstance(document, dict):
         error = CatalogInvalidError("(document)", "must be a JSON object with the catalog fields")
         raise error.in_file(path) if path is not None else error
+    original_version = document.get("version")
     try:
         catalog = ModelCatalog.from_dict(migrate(document, path))
     except CatalogInvalidError as exc:
         raise exc.in_file(path) if path is not None else exc from None
     except RecursionError:
         raise CatalogCorruptError(path, "JSON nested too deeply") from None
+    if original_version != catalog.version:
+        catalog.migrated_from = original_version if isinstance(original_version, str) else "0.0"
     return catalog
 
 
@@ -209,7 +216,8 @@ def load_catalog(path: StrPath, *, track_changes: bool = True) -> ModelCatalog:
     data, state = _read_with_state(target)
     catalog = parse_catalog(data, target)
     catalog._file_state = (os.path.abspath(_real_target(target)), state)
-    if track_changes:
+    if track_changes and catalog.migrated_from is None:
+        # (A migrated catalog has no baseline: its next save writes the current format.)
         # The file's own bytes are the baseline: free now, and what `save` renders for an
         # unchanged catalog, so telling edits apart later is a byte comparison.
         catalog._baseline = (catalog.updated_at, data)

@@ -1,6 +1,6 @@
 """Every argument of `rbee-hive`, as functions that add them to any argparse parser.
 
-This module imports only argparse, `rbee.cli.parsing` and `rbee.cli.style` (never the catalog
+This module imports only argparse, `rbee.cli.parsing` and `rbee.cli.options` (never the catalog
 library) and does nothing when imported, so other programs can build the same options cheaply:
 llorch offers each `rbee-hive models` subcommand remotely by calling the same
 `add_<name>_arguments(parser)` on its own parser, and `models_subcommands()` lists them.
@@ -16,13 +16,13 @@ import argparse
 from collections.abc import Callable
 
 from rbee.cli.parsing import ArgumentParser, HelpFormatter, LazySubParsersAction
-from rbee.cli.style import COLOR_CHOICES
+from rbee.cli.options import add_color_option
 
 PROG = "rbee-hive"
 # The catalog's own constants, repeated so that building a parser does not import rbee.catalog
 # (start-up time); a test checks they are the same.
 FORMAT_CHOICES = ("safetensors", "gguf")
-BACKEND_CHOICES = ("cpu", "metal", "cuda")
+BACKEND_CHOICES = ("cpu", "metal", "cuda", "rocm", "vulkan")
 
 
 class Subcommand:
@@ -86,13 +86,7 @@ def add_global_arguments(parser: argparse.ArgumentParser, *, suppress_defaults: 
         help="the pool's name when a new catalog is created (default: $RBEE_POOL_ID or the "
         "host name)",
     )
-    group.add_argument(
-        "--color",
-        choices=COLOR_CHOICES,
-        default=default,
-        help="colour output: auto (on a terminal), always or never; beats NO_COLOR and "
-        "FORCE_COLOR (default: those, else auto)",
-    )
+    add_color_option(group, default=default)
 
 
 def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
@@ -207,7 +201,8 @@ def add_catalog_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--json",
         action="store_true",
-        help="print the catalog document (the file's schema, filters applied)",
+        help="print the catalog document (the file's schema, filters applied); with no catalog "
+        'yet: {"version": "X.Y", "pool_id": null, "updated_at": null, "models": []}',
     )
     output.add_argument("-q", "--quiet", action="store_true", help="print ids only, one per line")
 
@@ -225,8 +220,9 @@ def add_register_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from-name",
         metavar="NAME",
-        help="with --from -: the file name to show in messages and to tell TOML from JSON by "
-        "(llorch sends a local file on stdin under its own name)",
+        # Plumbing, hidden from --help: with --from -, the file name to show in messages and to
+        # tell TOML from JSON by (llorch sends a local file on stdin under its own name).
+        help=argparse.SUPPRESS,
     )
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
@@ -295,11 +291,156 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     _add_json(parser, '{"dry_run": ..., "models": [{"id", "changes", "disagreements", ...}]}')
 
 
+PROGRESS_CHOICES = ("auto", "bar", "lines", "json", "none")
+
+
+def add_download_arguments(parser: argparse.ArgumentParser) -> None:
+    """`models download`: models' files from the Hugging Face Hub."""
+    parser.add_argument("ids", metavar="ID", nargs="+", help="the models to download")
+    parser.add_argument(
+        "--revision",
+        metavar="REV",
+        help="a branch, tag or commit of the repo (default: main)",
+    )
+    parser.add_argument(
+        "--quant",
+        metavar="NAME",
+        help="the GGUF quantization to take, e.g. Q4_K_M (any case; default: the entry's "
+        "metadata.quantization, or the only one)",
+    )
+    parser.add_argument(
+        "--include",
+        metavar="GLOB",
+        action="append",
+        help="take the files matching GLOB instead of the format's rule; repeat for several "
+        "(a GLOB without '/' matches file names)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the files, their sizes, the total and the free space; write nothing",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="fetch every file again, even when complete"
+    )
+    # How progress is shown on stderr; llorch asks pools for `json` to draw one line per pool.
+    parser.add_argument(
+        "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
+    )
+    # llorch runs downloads with this: its ssh going away (Ctrl-C) stops the download.
+    parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"dry_run": ..., "models": [{"id", "files", ...}]}',
+    )
+    _add_quiet(output)
+
+
+def add_adopt_arguments(parser: argparse.ArgumentParser) -> None:
+    """`models adopt`: register the models already on disk, in place."""
+    parser.add_argument(
+        "sources",
+        metavar="SOURCE",
+        nargs="*",
+        help="hf (the Hugging Face cache), ollama, lmstudio, or a path: a folder of model "
+        "folders, a model's folder or file (default: the pool's .test-models/ and every "
+        "store on this machine)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list what would be adopted; write nothing"
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"dry_run": ..., "adopted": [...], "already": [...], "problems": [...]}',
+    )
+    _add_quiet(output)
+
+
+def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
+    """`models verify`: hash recorded files again, offline; the catalog is not changed."""
+    parser.add_argument(
+        "ids", metavar="ID", nargs="*", help="the models to verify (default: every model)"
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="a model without a record is a failure too"
+    )
+    parser.add_argument(
+        "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"ok": ..., "models": [{"id", "status", "files", "extra", ...}]}',
+    )
+    output.add_argument(
+        "-q", "--quiet", action="store_true", help="print only what is not ok, no progress"
+    )
+
+
+def add_record_arguments(parser: argparse.ArgumentParser) -> None:
+    """`models record`: store the files' sizes and sha256 as they are now."""
+    parser.add_argument("ids", metavar="ID", nargs="+", help="the models to record")
+    parser.add_argument(
+        "--force", action="store_true", help="replace a record the model already has"
+    )
+    parser.add_argument(
+        "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"recorded": [...], "models": [{"id", "files", ...}]}',
+    )
+    _add_quiet(output)
+
+
+KV_TYPE_CHOICES = ("f16", "q8_0", "q4_0")
+
+
+def _context_length(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of tokens: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 token, got {text!r}")
+    return value
+
+
+def add_fit_options(parser: argparse.ArgumentParser) -> None:
+    """`--ctx` and `--kv-type`: the context a fit estimate is for (shared with llorch fleet)."""
+    parser.add_argument(
+        "--ctx",
+        metavar="N",
+        type=_context_length,
+        help="the context length in tokens (default: the model's own)",
+    )
+    parser.add_argument(
+        "--kv-type",
+        choices=KV_TYPE_CHOICES,
+        default="f16",
+        help="the KV cache's element type (default: f16)",
+    )
+
+
+def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
+    """`models fit`: the memory llama.cpp needs for a model, against this pool's GPU."""
+    parser.add_argument("id", metavar="ID", help="the model's id")
+    add_fit_options(parser)
+    _add_json(parser, '{"model", "shape", "estimate", "verdict", "pool"}')
+
+
 MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "catalog",
         "show the catalog as a table",
-        "Show the pool's catalog: the seed's table, or JSON, or ids.",
+        "Show the pool's catalog: a table, or JSON, or ids.",
         add_catalog_arguments,
         "rbee.hive.commands.catalog:run",
         examples=(
@@ -391,8 +532,146 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
             "rbee-hive models scan --json",
         ),
     ),
+    Subcommand(
+        "fit",
+        "estimate the memory to run a model, against this pool's GPU",
+        "Estimate the memory llama.cpp needs to run the model at a context length: weights\n"
+        "(the GGUF's tensors, or the safetensors headers'), KV cache (from the GGUF keys or\n"
+        "config.json, honouring sliding-window attention where llama.cpp applies it) and the\n"
+        "compute buffer (formulas in docs/fleet.md). Then compare with this pool's GPU memory\n"
+        "(or Apple Silicon's Metal budget): fits on the GPU, fits with N of M layers\n"
+        "offloaded, runs on the CPU only, or does not fit. The model must be downloaded.",
+        add_fit_arguments,
+        "rbee.hive.commands.fit:run",
+        examples=(
+            "rbee-hive models fit tinyllama",
+            "rbee-hive models fit mistral --ctx 8192 --kv-type q8_0",
+            "rbee-hive models fit qwen-0.5b --json",
+        ),
+    ),
+    Subcommand(
+        "download",
+        "download models' files from the Hugging Face Hub",
+        "Download each model's files from its metadata.repo on the Hugging Face Hub into its\n"
+        "path under the pool's root, keeping the repo's folders. A GGUF model takes one\n"
+        "quantization (--quant), a safetensors model its safetensors, JSON and tokenizer\n"
+        "files; --include replaces the rule. Files are checked against the Hub's sha256 before\n"
+        "they take their names; an interrupted download resumes where it stopped. At the end\n"
+        "the entry is downloaded, with its size, format and a record of the files.\n"
+        "HF_TOKEN (or `hf auth login`) for gated repos, HF_ENDPOINT for a mirror.",
+        add_download_arguments,
+        "rbee.hive.commands.download:run",
+        examples=(
+            "rbee-hive models download tinyllama",
+            "rbee-hive models download qwen-0.5b-gguf --quant Q4_K_M --dry-run",
+            "rbee-hive models download phi3 --revision main --include '*.safetensors' "
+            "--include '*.json'",
+            "rbee-hive models download tinyllama qwen-0.5b --json",
+        ),
+    ),
+    Subcommand(
+        "verify",
+        "check model files against their records, offline",
+        "Hash each model's recorded files again (several at once, one per core) and report\n"
+        "each file that is missing, changed (size or sha256) or unreadable, and weight files\n"
+        "in the model's folder that the record does not list. Records come from download,\n"
+        "adopt or record; a model without one is reported, and is a failure only with\n"
+        "--strict. Offline; the catalog is not changed (scan updates downloaded).\n"
+        "Exit 0 when everything is ok, 1 otherwise.",
+        add_verify_arguments,
+        "rbee.hive.commands.verify:run",
+        examples=(
+            "rbee-hive models verify",
+            "rbee-hive models verify tinyllama qwen-0.5b --strict",
+            "rbee-hive models verify --json",
+        ),
+    ),
+    Subcommand(
+        "record",
+        "record the model files' sizes and sha256 as they are now",
+        "Hash each model's files as they are now and store them as its record (source\n"
+        "local), for verify to check later: trust on first use, for models registered by\n"
+        "hand. A folder's every file is recorded (hidden ones left out); a one-file model,\n"
+        "that file (with the other parts of a split GGUF). A model that has a record keeps\n"
+        "it unless --force.",
+        add_record_arguments,
+        "rbee.hive.commands.record:run",
+        examples=(
+            "rbee-hive models record phi3-q4",
+            "rbee-hive models record tinyllama --force --json",
+        ),
+    ),
+    Subcommand(
+        "adopt",
+        "register the models already on disk, in place",
+        "Register the models on disk that the catalog does not have, where they are: nothing\n"
+        "is copied, moved or linked (a path outside the pool's root is stored absolute).\n"
+        "Sources are found as their own tools find them: hf (HF_HUB_CACHE, HF_HOME/hub,\n"
+        "~/.cache/huggingface/hub), ollama (OLLAMA_MODELS, ~/.ollama/models,\n"
+        "/usr/share/ollama/.ollama/models), lmstudio (~/.lmstudio-home-pointer,\n"
+        "~/.cache/lm-studio, ~/.lmstudio), or a path. Ids come from the file, repo or Ollama\n"
+        "name (qwen2.5-0.5b-instruct-q4_k_m); a taken id gets -2, -3, ... Fields come from the\n"
+        "headers; each entry is downloaded and gets a record of its files' sha256, taken from\n"
+        "the store's blob names where it has them, else computed. A model already in the\n"
+        "catalog (by the real path of its files) is skipped, so a second run adopts nothing;\n"
+        "broken symlinks and missing blobs are reported and the rest adopted.",
+        add_adopt_arguments,
+        "rbee.hive.commands.adopt:run",
+        examples=(
+            "rbee-hive models adopt --dry-run",
+            "rbee-hive models adopt hf ollama",
+            "rbee-hive models adopt /srv/models/qwen2.5-7b-instruct-q4_k_m.gguf",
+            "rbee-hive models adopt .test-models --json",
+        ),
+    ),
 )
 """The `models` subcommands, in the order `--help` lists them."""
+
+
+def add_send_arguments(parser: argparse.ArgumentParser) -> None:
+    """`models send` (plumbing for `llorch models copy`): a model's bytes to stdout."""
+    parser.add_argument("id", metavar="ID", help="the model's id")
+    parser.add_argument(
+        "--manifest",
+        action="store_true",
+        help="print the entry and its file record as JSON (recording its files first if it "
+        "has no record) instead of sending bytes",
+    )
+
+
+def add_receive_arguments(parser: argparse.ArgumentParser) -> None:
+    """`models receive` (plumbing for `llorch models copy`): a model's bytes from stdin."""
+    parser.add_argument("id", metavar="ID", help="the model's id")
+    parser.add_argument(
+        "--source-pool", metavar="NAME", required=True, help="the pool the model comes from"
+    )
+    parser.add_argument("--path", metavar="PATH", help="the folder to put the files in")
+    parser.add_argument(
+        "--update", action="store_true", help="replace an entry with different fields"
+    )
+
+
+PLUMBING_SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        "send",
+        "",
+        "Plumbing for `llorch models copy` (see docs/copy.md): with --manifest, print the\n"
+        "entry and its file record; else read [[PATH, OFFSET], ...] as JSON on stdin and write\n"
+        "those byte ranges of the recorded files to stdout, back to back.",
+        add_send_arguments,
+        "rbee.hive.commands.copy:run_send",
+    ),
+    Subcommand(
+        "receive",
+        "",
+        "Plumbing for `llorch models copy` (see docs/copy.md): read the source's manifest as\n"
+        "one JSON line on stdin, print the plan (what is missing), read the missing bytes,\n"
+        "verify every file's sha256, move the files into place and register the entry.",
+        add_receive_arguments,
+        "rbee.hive.commands.copy:run_receive",
+    ),
+)
+"""`models` subcommands for programs, not people: hidden from --help, docs and completion."""
 
 
 def models_subcommands() -> tuple[Subcommand, ...]:
@@ -463,6 +742,13 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
         epilog=ENVIRONMENT_HELP,
         formatter_class=HelpFormatter,
     )
+    pool = commands.add_lazy_parser(
+        "pool",
+        _populate_pool,
+        help="this pool's hardware: CPU, RAM, GPUs, disk",
+        description="This pool's hardware, as a worker would need it.",
+        formatter_class=HelpFormatter,
+    )
     completion = commands.add_lazy_parser(
         "completion",
         _populate_completion,
@@ -478,7 +764,7 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
     )
     if not lazy:
         commands.populate_all()
-        for sub in (models, completion):
+        for sub in (models, pool, completion):
             for action in sub._actions:
                 if isinstance(action, LazySubParsersAction):
                     action.populate_all()
@@ -505,6 +791,15 @@ def _populate_models(models: argparse.ArgumentParser) -> None:
             formatter_class=HelpFormatter,
         )
         sub.set_defaults(handler=subcommand.handler)
+    for subcommand in PLUMBING_SUBCOMMANDS:
+        # No `help=`: argparse then lists no line for it (help=SUPPRESS would print one).
+        sub = subcommands.add_lazy_parser(
+            subcommand.name,
+            _leaf_populator(subcommand),
+            description=subcommand.description,
+            formatter_class=HelpFormatter,
+        )
+        sub.set_defaults(handler=subcommand.handler)
 
 
 def _leaf_populator(subcommand: Subcommand) -> Callable[[argparse.ArgumentParser], None]:
@@ -518,3 +813,43 @@ def _leaf_populator(subcommand: Subcommand) -> Callable[[argparse.ArgumentParser
 def _populate_completion(completion: argparse.ArgumentParser) -> None:
     completion.add_argument("shell", choices=("bash", "zsh"), help="the shell")
     completion.set_defaults(handler="rbee.hive.completion:run")
+
+
+def _populate_pool(pool: argparse.ArgumentParser) -> None:
+    add_global_arguments(pool, suppress_defaults=True)
+    subcommands = pool.add_subparsers(
+        dest="pool_command",
+        metavar="SUBCOMMAND",
+        title="subcommands",
+        action=LazySubParsersAction,
+    )
+    subcommands.required = True
+    assert isinstance(subcommands, LazySubParsersAction)
+    info = subcommands.add_lazy_parser(
+        "info",
+        _populate_pool_info,
+        help="the pool's hardware: OS, CPU, RAM, GPUs and their memory, disk",
+        description="Show this pool's hardware: rbee version, pool id, OS, CPU cores, RAM; GPUs\n"
+        "with their total and free memory (nvidia-smi; rocm-smi or amd-smi; on Apple Silicon\n"
+        "the unified memory and Metal's working-set limit); the disk at the models folder.\n"
+        "Each tool runs with a short timeout; a missing or failing one is reported.",
+        epilog=examples_help(("rbee-hive pool info", "rbee-hive pool info --json")),
+        formatter_class=HelpFormatter,
+    )
+    info.set_defaults(handler="rbee.hive.commands.pool:run_info")
+    # Plumbing for `llorch fleet`: everything its table needs in one invocation (one ssh call).
+    report = subcommands.add_lazy_parser("report", _populate_pool_report)
+    report.set_defaults(handler="rbee.hive.commands.pool:run_report")
+
+
+def _populate_pool_info(parser: argparse.ArgumentParser) -> None:
+    _add_json(parser, "the hardware")
+    add_global_arguments(parser, suppress_defaults=True)
+
+
+def _populate_pool_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON (the only format)")
+    parser.add_argument("--hardware", action="store_true", help="add the pool's hardware")
+    parser.add_argument("--fit", metavar="ID", help="add the fit verdict for this model")
+    add_fit_options(parser)
+    add_global_arguments(parser, suppress_defaults=True)
