@@ -3,21 +3,29 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 CATALOG ?= .test-models/catalog.json
 
-.PHONY: help venv demo test lint typecheck pytest bench system-deps schema clean
+.PHONY: help venv demo test lint typecheck pytest bench crosscheck system-deps schema clean
 
 help:
 	@echo "make demo   register the four test models in $(CATALOG) and show the catalog"
 	@echo "make test   install everything the tests need, then lint, type-check and run all tests"
 	@echo "make bench  run the benchmarks in bench/"
+	@echo "make crosscheck  rbee.fit against llama.cpp's own buffers (installs llama-cpp-python; slow)"
 	@echo "make lint   ruff format --check and ruff check"
 	@echo "make schema regenerate .specs/catalog.schema.json"
 
-$(STAMP): pyproject.toml
+# Two steps: `make demo` needs only rbee and its runtime dependencies (`pip install -e .`);
+# the test toolchain (the `dev` extra: pytest, mypy, ruff, gguf, ...) comes with `make test`.
+$(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -44,7 +52,7 @@ system-deps:
 
 # `make demo` is the seed's WU2.4 on this machine: the four test models in the default catalog.
 # Idempotent: a second run skips all four and leaves the file untouched.
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	$(BIN)/rbee-hive --catalog $(CATALOG) models register --from examples/test-models.toml
 	$(BIN)/rbee-hive --catalog $(CATALOG) models catalog
 
@@ -62,6 +70,12 @@ test: lint typecheck pytest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
+
+# rbee.fit's memory estimate against llama.cpp's own log (docs/fleet.md). Not in CI: the first
+# run installs llama-cpp-python into the venv, which compiles llama.cpp for many minutes.
+crosscheck: $(STAMP)
+	$(BIN)/python -c 'import llama_cpp' 2>/dev/null || $(BIN)/python -m pip install llama-cpp-python==0.3.36
+	$(BIN)/python -m bench.crosscheck_fit
 
 schema: $(STAMP)
 	$(BIN)/python -m rbee.catalog.schema > .specs/catalog.schema.json

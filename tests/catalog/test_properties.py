@@ -323,7 +323,7 @@ ENTRY_FIELD_NAMES = [
 def test_fast_validation_agrees_with_the_rules(
     entry: ModelEntry, field: str, value: Any, in_metadata: bool
 ) -> None:
-    from rbee.catalog.model import _entry_is_valid
+    from rbee.catalog.entry import _entry_is_valid
 
     assert _entry_is_valid(entry)
     if in_metadata and isinstance(entry.metadata, dict):

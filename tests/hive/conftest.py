@@ -92,14 +92,10 @@ class HiveRunner:
         environment.update(env or {})
         command = [str(HIVE), *args]
         if user == "nobody":
-            command = [
-                "setpriv",
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "--inh-caps=-all",
-                *command,
-            ]
+            # Not the checkout's .venv, which nobody may not enter: see tests/unprivileged.py.
+            from tests.unprivileged import nobody_command
+
+            command = nobody_command("-m", "rbee.hive.cli", *args)
         data = stdin.encode() if isinstance(stdin, str) else stdin
         completed = subprocess.run(
             command,

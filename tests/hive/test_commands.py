@@ -33,19 +33,28 @@ def test_no_catalog_is_a_hint_and_success(
     assert not hive.catalog.exists()
 
 
-def test_no_catalog_json_is_a_valid_empty_document(
+def test_no_catalog_json_invents_nothing(
     hive: HiveRunner, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = hive.call("--pool-id", "blep.home.arpa", "models", "catalog", "--json", capsys=capsys)
-    assert result.code == 0
-    document = _json(result.out)
-    assert document["pool_id"] == "blep.home.arpa"
-    assert document["models"] == []
-    assert document["version"] == "1.0"
-    from rbee.catalog import parse_catalog
+    # No pool id and no update time that no catalog holds (issue 8 §2): the document's keys,
+    # with null for what does not exist, and the help text says so.
+    for before, after in (([], []), (["--pool-id", "blep.home.arpa"], ["--arch", "llama"])):
+        result = hive.call(*before, "models", "catalog", "--json", *after, capsys=capsys)
+        assert result.code == 0
+        from rbee.catalog import SCHEMA_VERSION
 
-    assert parse_catalog(result.out.encode()).pool_id == "blep.home.arpa"
+        assert _json(result.out) == {
+            "version": SCHEMA_VERSION,
+            "pool_id": None,
+            "updated_at": None,
+            "models": [],
+        }
+        assert "No catalog found" in result.err
     assert not hive.catalog.exists()
+    catalog_help = hive.call("models", "catalog", "--help", capsys=capsys).out
+    assert '{"version": "X.Y", "pool_id": null, "updated_at": null, "models": []}' in " ".join(
+        catalog_help.split()
+    )
 
 
 def test_new_catalog_takes_the_host_name_without_dns(
@@ -59,9 +68,19 @@ def test_pool_id_from_the_environment_and_the_option_wins(
     hive: HiveRunner, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RBEE_POOL_ID", "from-env")
-    assert hive.call("models", "catalog", "--json", capsys=capsys).out.count('"from-env"') == 1
-    result = hive.call("models", "catalog", "--json", "--pool-id", "from-flag", capsys=capsys)
-    assert _json(result.out)["pool_id"] == "from-flag"
+    flagged = hive.pool / "flagged.json"
+    hive.call(
+        "models",
+        "register",
+        "m",
+        *VALID,
+        "--catalog",
+        str(flagged),
+        "--pool-id",
+        "from-flag",
+        capsys=capsys,
+    )
+    assert _json(flagged.read_text())["pool_id"] == "from-flag"
     hive.call("models", "register", "m", *VALID, capsys=capsys)
     assert _json(hive.catalog.read_text())["pool_id"] == "from-env"
 
@@ -260,7 +279,12 @@ def test_register_sets_the_seed_defaults_and_every_option(
         "--size-gb", "4.5", "--downloaded", "--context-length", "8192", "--vocab-size", "151936",
         "--quantization", "Q4_K_M", "--json", capsys=capsys,
     )  # fmt: skip
-    assert _json(result.out) == {"registered": ["full"], "skipped": []}
+    assert _json(result.out) == {
+        "registered": ["full"],
+        "updated": [],
+        "skipped": [],
+        "changed_fields": {},
+    }
     plain, full = _json(hive.catalog.read_text())["models"]
     assert plain == {
         "id": "plain",
@@ -299,7 +323,13 @@ def test_registering_the_same_model_again_is_skipped(
         "models", "register", "phi3", "--name", "Phi-3 Mini 4K Instruct", "--architecture", "phi3",
         "--repo", "microsoft/Phi-3-mini-4k-instruct", "--json", capsys=capsys,
     )  # fmt: skip
-    assert (result.code, _json(result.out)) == (0, {"registered": [], "skipped": ["phi3"]})
+    assert result.code == 0
+    assert _json(result.out) == {
+        "registered": [],
+        "updated": [],
+        "skipped": ["phi3"],
+        "changed_fields": {},
+    }
     assert seeded.catalog_bytes() == before
 
 

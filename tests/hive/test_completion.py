@@ -129,5 +129,7 @@ def test_the_scripts_know_every_option_of_every_command(seeded: HiveRunner) -> N
     assert function in zsh  # the same function serves both shells
     for subcommand in models_subcommands():
         assert f'"models {subcommand.name}")' in script
-    for option in ("--from", "--from-name", "--missing-ok", "--clear-quantization", "--search"):
+    for option in ("--from", "--missing-ok", "--clear-quantization", "--search"):
         assert option in script
+    # Plumbing (hidden from --help) is not offered either.
+    assert "--from-name" not in script

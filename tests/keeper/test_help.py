@@ -9,9 +9,48 @@ from pathlib import Path
 
 import pytest
 
+from rbee.hive.arguments import PLUMBING_SUBCOMMANDS, models_subcommands
 from rbee.keeper.cli import REMOTE_SUBCOMMANDS
 
 BIN = Path(sys.executable).parent
+
+NOT_OFFERED_REMOTELY: dict[str, str] = {}
+"""`rbee-hive models` subcommands that llorch deliberately does not offer as `llorch pool models
+NAME`, each with the reason (local-only commands would go here). rbee-hive's plumbing
+(`PLUMBING_SUBCOMMANDS`: `send`/`receive`, for `llorch models copy`) is not in
+`models_subcommands()` at all and is checked separately below. Every other subcommand must be
+offered: a new one that llorch lacks fails `test_llorch_offers_every_rbee_hive_subcommand`."""
+
+HIVE_SUBCOMMANDS = [subcommand.name for subcommand in models_subcommands()]
+OFFERED = [name for name in HIVE_SUBCOMMANDS if name not in NOT_OFFERED_REMOTELY]
+
+
+def _pool_models_choices() -> list[str]:
+    from rbee.hive.helpdoc import command_paths
+
+    return [
+        path[2]
+        for path in command_paths("llorch")
+        if path[:2] == ["pool", "models"] and len(path) == 3
+    ]
+
+
+def test_llorch_offers_every_rbee_hive_subcommand() -> None:
+    offered = _pool_models_choices()
+    missing = [name for name in OFFERED if name not in offered]
+    assert not missing, (
+        f"rbee-hive models {missing} not offered by `llorch pool models`: add them to "
+        "REMOTE_SUBCOMMANDS in src/rbee/keeper/cli.py, or to NOT_OFFERED_REMOTELY here with a "
+        "reason"
+    )
+    assert sorted(offered) == sorted(REMOTE_SUBCOMMANDS)
+    for name in NOT_OFFERED_REMOTELY:
+        assert name in HIVE_SUBCOMMANDS, f"{name}: no such rbee-hive subcommand any more"
+        assert name not in offered
+    for plumbing in PLUMBING_SUBCOMMANDS:
+        assert plumbing.name not in offered
+    # Nothing llorch offers is unknown to rbee-hive.
+    assert set(offered) <= set(HIVE_SUBCOMMANDS)
 
 
 def help_sections(*argv: str) -> dict[str, str]:
@@ -38,7 +77,7 @@ def help_sections(*argv: str) -> dict[str, str]:
     return sections
 
 
-@pytest.mark.parametrize("name", REMOTE_SUBCOMMANDS)
+@pytest.mark.parametrize("name", OFFERED)
 def test_every_rbee_hive_option_is_offered_with_the_same_help(name: str) -> None:
     hive = help_sections(str(BIN / "rbee-hive"), "models", name)
     llorch = help_sections(str(BIN / "llorch"), "pool", "models", name)

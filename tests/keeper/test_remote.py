@@ -142,10 +142,34 @@ def test_the_wu24_one_liner_registers_the_test_models_on_every_pool(keeper: Any)
     assert json.loads(again.stdout) == {
         pool: {
             "ok": True,
-            "result": {"registered": [], "skipped": ["tinyllama", "qwen-0.5b", "phi3", "mistral"]},
+            "result": {
+                "registered": [],
+                "updated": [],
+                "skipped": ["tinyllama", "qwen-0.5b", "phi3", "mistral"],
+                "changed_fields": {},
+            },
         }
         for pool in (MAC, WS)
     }
+
+
+def test_the_test_models_that_ship_with_rbee_register_on_every_pool(keeper: Any) -> None:
+    # No file here or there: the pools' own rbee has the list (a pipx install has no checkout).
+    result = keeper.run("pool", "models", "register", "--all", "--test-models", "--json")
+    assert result.returncode == 0, result.stderr
+    for pool, answer in json.loads(result.stdout).items():
+        assert answer["result"]["registered"] == ["tinyllama", "qwen-0.5b", "phi3", "mistral"]
+        assert catalog_document(keeper, pool)["pool_id"] == pool
+    renamed = EXAMPLES.read_text().replace('"Phi-3 Mini 4K Instruct"', '"Phi-3 Mini"')
+    refused = keeper.run("pool", "models", "register", "--host", WS, "--from", "-",
+                         input=renamed.encode())  # fmt: skip
+    assert refused.returncode == 1
+    assert b"(name)" in refused.stderr
+    assert b"--update" in refused.stderr
+    updated = keeper.run("pool", "models", "register", "--host", WS, "--from", "-", "--update",
+                         "--json", input=renamed.encode())  # fmt: skip
+    assert updated.returncode == 0, updated.stderr
+    assert json.loads(updated.stdout)["changed_fields"] == {"phi3": ["name"]}
 
 
 def test_from_stdin_is_read_here_and_sent_to_the_pool(keeper: Any) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.unprivileged import nobody_command
+
 from .conftest import write_config, write_gguf, write_safetensors
 
 PARAMETERS = 64 * 16 + 16 * 16 + 16
@@ -281,19 +283,7 @@ def test_unreadable_file_is_one_error_line_for_another_user() -> None:
         model = write_gguf(directory / "model.gguf")
         model.chmod(0o600)
         result = subprocess.run(
-            [
-                "setpriv",
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "--inh-caps=-all",
-                sys.executable,
-                "-m",
-                "rbee.hive.cli",
-                "models",
-                "inspect",
-                str(model),
-            ],
+            nobody_command("-m", "rbee.hive.cli", "models", "inspect", str(model)),
             capture_output=True,
             text=True,
             timeout=60,

@@ -11,6 +11,8 @@ The library knows nothing about terminals: errors are `CatalogError` subclasses 
 are written for the user, and the CLIs decide how to show them.
 """
 
+from rbee.catalog.document import ModelCatalog
+from rbee.catalog.entry import ModelEntry
 from rbee.catalog.errors import (
     CatalogConflictError,
     CatalogCorruptError,
@@ -23,7 +25,7 @@ from rbee.catalog.errors import (
     ModelNotFoundError,
     UnsupportedVersionError,
 )
-from rbee.catalog.model import (
+from rbee.catalog.rules import (
     BACKENDS,
     CATALOG_FILE_NAME,
     DEFAULT_BACKENDS,
@@ -31,8 +33,6 @@ from rbee.catalog.model import (
     FORMATS,
     MODELS_DIR,
     SCHEMA_VERSION,
-    ModelCatalog,
-    ModelEntry,
 )
 from rbee.catalog.storage import (
     catalog_lock,

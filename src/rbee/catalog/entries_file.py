@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import os
 
+from rbee.catalog.entry import ModelEntry
 from rbee.catalog.errors import CatalogError, CatalogInvalidError
-from rbee.catalog.model import (
+from rbee.catalog.rules import (
     CATALOG_FIELDS,
     DEFAULT_BACKENDS,
     DEFAULT_FORMAT,
     ENTRY_FIELDS,
     MODELS_DIR,
-    ModelEntry,
 )
 
 TYPE_CHECKING = False

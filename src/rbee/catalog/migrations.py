@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rbee.catalog.errors import CatalogInvalidError, UnsupportedVersionError
-from rbee.catalog.model import SCHEMA_VERSION, VERSION_PATTERN, _describe
+from rbee.catalog.rules import SCHEMA_VERSION, VERSION_PATTERN, describe
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # `typing` is left out of the CLIs' start-up (see rbee.catalog.model)
+if TYPE_CHECKING:  # `typing` is left out of the CLIs' start-up (see rbee.catalog.rules)
     from typing import Any
 
     from rbee.catalog.errors import StrPath
@@ -50,7 +50,7 @@ def parse_version(version: object, path: StrPath | None = None) -> tuple[int, in
 
     if not isinstance(version, str) or not re.fullmatch(VERSION_PATTERN, version):
         error = CatalogInvalidError(
-            "version", f"must be 'major.minor' such as '1.0', got {_describe(version)}"
+            "version", f"must be 'major.minor' such as '1.0', got {describe(version)}"
         )
         raise error.in_file(path) if path is not None else error
     major, minor = version.split(".")

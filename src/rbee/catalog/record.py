@@ -18,10 +18,10 @@ import re
 from collections.abc import Iterable, Iterator
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # `typing` stays out of the CLIs' start-up (see rbee.catalog.model)
+if TYPE_CHECKING:  # `typing` stays out of the CLIs' start-up (see rbee.catalog.rules)
     from typing import Any
 
-    from rbee.catalog.model import ModelEntry
+    from rbee.catalog.entry import ModelEntry
 
 SOURCE_TYPES = ("huggingface", "hf-cache", "ollama", "lmstudio", "local", "pool")
 """The source types this rbee writes; a record from a newer rbee may name others (kept)."""
@@ -62,7 +62,7 @@ def make_record(
     source: dict[str, Any], files: Iterable[FileDigest], recorded_at: str | None = None
 ) -> dict[str, Any]:
     """A record's JSON form, files sorted by path; `recorded_at` defaults to now."""
-    from rbee.catalog.model import now_timestamp
+    from rbee.catalog.rules import now_timestamp
 
     return {
         "source": dict(source),
@@ -105,10 +105,10 @@ def _path_problem(path: object) -> str | None:
 
 def record_problems(record: object) -> Iterator[tuple[str, str]]:
     """Each broken rule of a record as (field, problem), fields named below `record`."""
-    from rbee.catalog.model import REPO_PATTERN, _describe, _parse_timestamp, json_value_problem
+    from rbee.catalog.rules import REPO_PATTERN, describe, json_value_problem, parse_timestamp
 
     if not isinstance(record, dict):
-        yield "record", f"must be an object, got {_describe(record)}"
+        yield "record", f"must be an object, got {describe(record)}"
         return
     for key in ("source", "recorded_at", "files"):
         if key not in record:
@@ -116,37 +116,37 @@ def record_problems(record: object) -> Iterator[tuple[str, str]]:
             return
     source = record["source"]
     if not isinstance(source, dict):
-        yield "record.source", f"must be an object, got {_describe(source)}"
+        yield "record.source", f"must be an object, got {describe(source)}"
     else:
         kind = source.get("type")
         if not isinstance(kind, str) or not kind or _FORBIDDEN.search(kind):
-            yield "record.source.type", f"must be a non-empty word, got {_describe(kind)}"
+            yield "record.source.type", f"must be a non-empty word, got {describe(kind)}"
         if "repo" in source and not (
             isinstance(source["repo"], str) and re.fullmatch(REPO_PATTERN, source["repo"])
         ):
-            yield "record.source.repo", f"must be 'owner/name', got {_describe(source['repo'])}"
+            yield "record.source.repo", f"must be 'owner/name', got {describe(source['repo'])}"
         if "commit" in source and not (
             isinstance(source["commit"], str) and _COMMIT.fullmatch(source["commit"])
         ):
             yield (
                 "record.source.commit",
-                f"must be 40 lower-case hex digits, got {_describe(source['commit'])}",
+                f"must be 40 lower-case hex digits, got {describe(source['commit'])}",
             )
         problem = json_value_problem(source)
         if problem:
             yield "record.source", problem
     stamp = record["recorded_at"]
-    if not isinstance(stamp, str) or _parse_timestamp(stamp) is None:
-        yield "record.recorded_at", f"must be an RFC 3339 UTC time, got {_describe(stamp)}"
+    if not isinstance(stamp, str) or parse_timestamp(stamp) is None:
+        yield "record.recorded_at", f"must be an RFC 3339 UTC time, got {describe(stamp)}"
     files = record["files"]
     if not isinstance(files, list) or not files:
-        yield "record.files", f"must be a non-empty list, got {_describe(files)}"
+        yield "record.files", f"must be a non-empty list, got {describe(files)}"
         return
     seen: set[str] = set()
     for index, item in enumerate(files):
         where = f"record.files[{index}]"
         if not isinstance(item, dict):
-            yield where, f"must be an object, got {_describe(item)}"
+            yield where, f"must be an object, got {describe(item)}"
             continue
         problem = _path_problem(item.get("path"))
         if problem:
@@ -157,10 +157,10 @@ def record_problems(record: object) -> Iterator[tuple[str, str]]:
             seen.add(item["path"])
         size = item.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            yield f"{where}.size", f"must be an integer >= 0, got {_describe(size)}"
+            yield f"{where}.size", f"must be an integer >= 0, got {describe(size)}"
         digest = item.get("sha256")
         if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
-            yield f"{where}.sha256", f"must be 64 lower-case hex digits, got {_describe(digest)}"
+            yield f"{where}.sha256", f"must be 64 lower-case hex digits, got {describe(digest)}"
         problem = json_value_problem(item)
         if problem:
             yield where, problem

@@ -1,4 +1,4 @@
-"""The catalog's JSON Schema, generated from the record classes in `rbee.catalog.model`.
+"""The catalog's JSON Schema, generated from the record classes `ModelEntry` and `ModelCatalog`.
 
 Types come from the fields' annotations, constraints from their `constraints` metadata (the same
 constants the validators use). `python -m rbee.catalog.schema` prints it; the committed copy is
@@ -11,7 +11,10 @@ import json
 import typing
 from typing import Any
 
-from rbee.catalog.model import SCHEMA_VERSION, ModelCatalog, ModelEntry, record_fields
+from rbee.catalog.document import ModelCatalog
+from rbee.catalog.entry import ModelEntry
+from rbee.catalog.fields import record_fields
+from rbee.catalog.rules import SCHEMA_VERSION
 
 SCHEMA_ID = "https://rbee.invalid/schemas/catalog-1.schema.json"
 

@@ -38,7 +38,20 @@ def report(message: str) -> None:
 
 
 def run(main: Callable[[], int], prog: str) -> int:
-    """Run a CLI's `main`, mapping every failure to a message and a named exit code."""
+    """Run a CLI's `main`, mapping every failure to a message and a named exit code.
+
+    A closed output pipe is no failure: see `rbee.cli.streams`.
+    """
+    from rbee.cli.streams import guard_output
+
+    restore = guard_output()
+    try:
+        return _run(main, prog)
+    finally:
+        restore()
+
+
+def _run(main: Callable[[], int], prog: str) -> int:
     try:
         return main()
     except KeyboardInterrupt:

@@ -1,4 +1,9 @@
-"""Named exit codes, the same for `rbee-hive` and `llorch` (documented in the README)."""
+"""Named exit codes, the same for `rbee-hive` and `llorch` (documented in the README).
+
+A closed output pipe (`| head -1`) has no code of its own: the rest of the output is dropped and
+the command ends with the code it would have had anyway (see `rbee.cli.streams`), so the code
+never depends on how fast the reader quit.
+"""
 
 OK = 0
 FAILURE = 1

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
 
+DEFAULT_TERMINAL_WIDTH = 80
+"""The width of a terminal that does not say how wide it is."""
+
+
 class Output:
     """A command's two streams, each with its own colour decision."""
 
@@ -47,16 +51,39 @@ class Output:
 
         self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
+    def write_bytes(self, data: bytes, *, stderr: bool = False) -> None:
+        """Bytes as they are (llorch relaying a pool's output), after the text already written.
+
+        A stream without a binary buffer (a test's StringIO) gets them decoded as UTF-8.
+        """
+        stream = self.stderr if stderr else self.stdout
+        stream.flush()
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            buffer.write(data)
+            buffer.flush()
+        else:
+            stream.write(data.decode("utf-8", errors="replace"))
+            stream.flush()
+
     def hint(self, text: str) -> None:
         """A hint or a note on stderr (yellow when stderr takes colour)."""
         self.stderr.write(self.err_style(text, "yellow") + "\n")
         self.stderr.flush()
 
     def terminal_width(self) -> int | None:
-        """The width of the terminal stdout writes to, or None when it is not a terminal."""
+        """The width of the terminal stdout writes to, or None when it is not a terminal.
+
+        A terminal that reports no width (0 columns, or none: a serial console, some CI runners) is
+        taken to be `DEFAULT_TERMINAL_WIDTH` wide.
+        """
         try:
             if not self.stdout.isatty():
                 return None
-            return os.get_terminal_size(self.stdout.fileno()).columns
         except (AttributeError, ValueError, OSError):
             return None
+        try:
+            columns = os.get_terminal_size(self.stdout.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            return DEFAULT_TERMINAL_WIDTH
+        return columns if columns > 0 else DEFAULT_TERMINAL_WIDTH

@@ -3,12 +3,16 @@
 argparse's own `error` prints the usage block and `prog: error: ...` on stderr; scripts (and
 llorch, which relays a pool's stderr) rely on exactly one `error: ...` line, so this parser
 prints that and points at `--help` instead.
+
+This is the one module that touches argparse's private names (`_SubParsersAction`, `_actions`,
+`_StoreConstAction`, ...): everything else (help documents, completion scripts, llorch's
+forwarding of options) goes through the public helpers below, so a change in argparse's
+internals is fixed here once. Nothing here replaces a name inside argparse.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 from collections.abc import Callable
 
@@ -19,10 +23,13 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any, NoReturn
 
-# argparse translates each of its messages through gettext when a parser is built, and every
-# look-up searches the disk for message catalogs again: about half of rbee-hive's parser set-up
-# time. The translations cannot change during a run, so each is looked up once.
-argparse._ = functools.lru_cache(maxsize=None)(argparse._)  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    SubParsersAction = argparse._SubParsersAction[Any]
+else:
+    SubParsersAction = argparse._SubParsersAction
+"""The class of `parser.add_subparsers()`'s action (for annotations and `isinstance`)."""
+MutuallyExclusiveGroup = argparse._MutuallyExclusiveGroup
+"""The class of `parser.add_mutually_exclusive_group()` (for annotations)."""
 
 HELP_WIDTH = 100
 """The widest `--help` gets; narrower terminals wrap it (argparse reads COLUMNS)."""
@@ -70,11 +77,50 @@ class LazySubParsersAction(argparse._SubParsersAction):  # type: ignore[type-arg
 
     Building every option of every command costs start-up time that one run never uses; the
     listing in `--help` needs only names and summaries, which `add_parser` records at once.
+    `add_deferred_parser` goes further: the sub-command's parser itself is only built when it is
+    chosen (or read through `subcommands`), which saves a dozen parsers per run of rbee-hive.
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._populate: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+        self._deferred: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def add_deferred_parser(
+        self,
+        name: str,
+        populate: Callable[[argparse.ArgumentParser], None],
+        *,
+        defaults: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`add_lazy_parser`, building the parser itself only when it is needed.
+
+        `defaults` are set on it then (`set_defaults`); `help` is listed at once.
+        """
+        if name in self._name_parser_map:
+            raise ValueError(f"conflicting subparser: {name}")
+        if kwargs.get("prog") is None:
+            kwargs["prog"] = f"{self._prog_prefix} {name}"
+        if "help" in kwargs:
+            self._choices_actions.append(self._ChoicesPseudoAction(name, (), kwargs.pop("help")))
+        # The name is a valid choice from now on; its parser is built by `_build`.
+        self._name_parser_map[name] = None
+        self._deferred[name] = (kwargs, defaults or {})
+        self._populate[name] = populate
+
+    def _build(self, name: str) -> None:
+        deferred = self._deferred.pop(name, None)
+        if deferred is not None:
+            kwargs, defaults = deferred
+            parser = self._parser_class(**kwargs)
+            parser.set_defaults(**defaults)
+            self._name_parser_map[name] = parser
+
+    def build_all(self) -> None:
+        """Build every deferred sub-command parser (without populating it)."""
+        for name in list(self._deferred):
+            self._build(name)
 
     def add_lazy_parser(
         self,
@@ -93,6 +139,7 @@ class LazySubParsersAction(argparse._SubParsersAction):  # type: ignore[type-arg
             self._populate_one(name)
 
     def _populate_one(self, name: str) -> None:
+        self._build(name)
         populate = self._populate.pop(name, None)
         if populate is not None:
             populate(self._name_parser_map[name])
@@ -107,3 +154,62 @@ class LazySubParsersAction(argparse._SubParsersAction):  # type: ignore[type-arg
         if isinstance(values, list) and values:
             self._populate_one(str(values[0]))
         super().__call__(parser, namespace, values, option_string)
+
+
+# -- reading a built parser (help documents, completion, llorch's forwarding) -------------------
+
+
+def parser_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Every argument `parser` takes (options, positionals, sub-command actions), in order."""
+    return list(parser._actions)
+
+
+def subcommands(
+    parser: argparse.ArgumentParser, *, listed_only: bool = True
+) -> list[tuple[str, argparse.ArgumentParser]]:
+    """(name, parser) of each sub-command of `parser`, in order.
+
+    `listed_only`: only those `--help` lists; plumbing commands, added without `help=`, are
+    left out (aliases too).
+    """
+    found: list[tuple[str, argparse.ArgumentParser]] = []
+    for action in parser._actions:
+        if isinstance(action, LazySubParsersAction):
+            action.build_all()
+        if isinstance(action, argparse._SubParsersAction):
+            listed = {choice.dest for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                if name in listed or not listed_only:
+                    found.append((name, child))
+    return found
+
+
+def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The sub-command parser `name` of `parser` (listed or not); `KeyError` if none."""
+    for found, child in subcommands(parser, listed_only=False):
+        if found == name:
+            return child
+    raise KeyError(name)
+
+
+def is_subcommands(action: argparse.Action) -> bool:
+    """Whether `action` is a parser's sub-commands (what `add_subparsers` returns)."""
+    return isinstance(action, argparse._SubParsersAction)
+
+
+def action_kind(action: argparse.Action) -> str:
+    """What an action does with its option: `const` (store_const, store_true, store_false),
+    `count`, `append`, `append_const`, `help`, `version`, `subcommands`, else `store`."""
+    kinds: tuple[tuple[type[argparse.Action], str], ...] = (
+        (argparse._SubParsersAction, "subcommands"),
+        (argparse._StoreConstAction, "const"),
+        (argparse._CountAction, "count"),
+        (argparse._AppendConstAction, "append_const"),
+        (argparse._AppendAction, "append"),
+        (argparse._HelpAction, "help"),
+        (argparse._VersionAction, "version"),
+    )
+    for cls, kind in kinds:
+        if isinstance(action, cls):
+            return kind
+    return "store"

@@ -7,7 +7,8 @@ llorch offers each `rbee-hive models` subcommand remotely by calling the same
 
 Adding a `models` subcommand: write `add_<name>_arguments` here and a module
 `rbee.hive.commands.<name>` with `run(args, hive) -> int`, then add one `Subcommand(...)` line to
-`MODELS_SUBCOMMANDS`.
+`MODELS_SUBCOMMANDS`, and its name to llorch's `REMOTE_SUBCOMMANDS` (`rbee.keeper.cli`):
+tests/keeper/test_help.py fails until llorch offers it, or lists it as not offered, with why.
 """
 
 from __future__ import annotations
@@ -15,14 +16,23 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from rbee.cli.parsing import ArgumentParser, HelpFormatter, LazySubParsersAction
 from rbee.cli.options import add_color_option
+from rbee.cli.parsing import (
+    ArgumentParser,
+    HelpFormatter,
+    LazySubParsersAction,
+    MutuallyExclusiveGroup,
+    parser_actions,
+)
+from rbee.hive.entry_options import (
+    BACKEND_CHOICES,
+    FORMAT_CHOICES,
+    REGISTER,
+    UPDATE,
+    add_entry_options,
+)
 
 PROG = "rbee-hive"
-# The catalog's own constants, repeated so that building a parser does not import rbee.catalog
-# (start-up time); a test checks they are the same.
-FORMAT_CHOICES = ("safetensors", "gguf")
-BACKEND_CHOICES = ("cpu", "metal", "cuda", "rocm", "vulkan")
 
 
 class Subcommand:
@@ -93,71 +103,8 @@ def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 
 
-def _add_quiet(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+def _add_quiet(parser: argparse.ArgumentParser | MutuallyExclusiveGroup) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-
-
-def _add_entry_fields(parser: argparse.ArgumentParser, *, for_update: bool) -> None:
-    """The entry's fields as options; `register` and `update` share them."""
-    change = "new " if for_update else ""
-    parser.add_argument("--name", metavar="NAME", help=f"{change}human-readable name")
-    parser.add_argument(
-        "--repo", metavar="OWNER/NAME", help=f"{change}Hugging Face repo id (metadata.repo)"
-    )
-    parser.add_argument(
-        "--architecture",
-        "--arch",
-        dest="architecture",
-        metavar="ARCH",
-        help=f"{change}architecture, e.g. llama, qwen2, phi3",
-    )
-    parser.add_argument(
-        "--format",
-        choices=FORMAT_CHOICES,
-        help=f"{change}file format" + ("" if for_update else " (default: safetensors)"),
-    )
-    parser.add_argument(
-        "--backend",
-        dest="backends",
-        action="append",
-        choices=BACKEND_CHOICES,
-        help="a backend the model runs on; repeat for several"
-        + (" (replaces the list)" if for_update else " (default: cpu, metal and cuda)"),
-    )
-    parser.add_argument(
-        "--path",
-        metavar="PATH",
-        help=f"{change}where the model's files are, relative to the pool's root"
-        + ("" if for_update else " (default: .test-models/ID)"),
-    )
-    parser.add_argument(
-        "--size-gb",
-        metavar="GB",
-        type=float,
-        help=f"{change}size on disk in GB" + ("" if for_update else " (default: 0.0)"),
-    )
-    downloaded = parser.add_mutually_exclusive_group()
-    downloaded.add_argument(
-        "--downloaded",
-        dest="downloaded",
-        action="store_const",
-        const=True,
-        help="mark the model's files as downloaded",
-    )
-    downloaded.add_argument(
-        "--not-downloaded",
-        dest="downloaded",
-        action="store_const",
-        const=False,
-        help="mark the model's files as not downloaded" + ("" if for_update else " (default)"),
-    )
-    parser.add_argument(
-        "--context-length", metavar="N", type=int, help=f"{change}metadata.context_length"
-    )
-    parser.add_argument("--vocab-size", metavar="N", type=int, help=f"{change}metadata.vocab_size")
-    parser.add_argument(
-        "--quantization", metavar="TEXT", help=f"{change}metadata.quantization, e.g. Q4_K_M"
-    )
 
 
 # -- one function per `models` subcommand -------------------------------------------------------
@@ -210,12 +157,24 @@ def add_catalog_arguments(parser: argparse.ArgumentParser) -> None:
 def add_register_arguments(parser: argparse.ArgumentParser) -> None:
     """`models register`: one model from options, or many with `--from`."""
     parser.add_argument("id", metavar="ID", nargs="?", help="the model's id, e.g. tinyllama")
-    _add_entry_fields(parser, for_update=False)
+    add_entry_options(parser, REGISTER)
     parser.add_argument(
         "--from",
         dest="from_file",
         metavar="FILE",
         help="register every model listed in FILE (TOML or JSON; '-' reads stdin) instead",
+    )
+    parser.add_argument(
+        "--test-models",
+        action="store_true",
+        help="register the four test models that ship with rbee (tinyllama, qwen-0.5b, phi3, "
+        "mistral; the same list as examples/test-models.toml)",
+    )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="with --from or --test-models: models already registered take the list's values "
+        "(default: a model registered with different values is an error)",
     )
     parser.add_argument(
         "--from-name",
@@ -226,7 +185,10 @@ def add_register_arguments(parser: argparse.ArgumentParser) -> None:
     )
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
-        "--json", action="store_true", help='print {"registered": [...], "skipped": [...]}'
+        "--json",
+        action="store_true",
+        help='print {"registered": [...], "updated": [...], "skipped": [...], '
+        '"changed_fields": {ID: [...]}}',
     )
     _add_quiet(output)
 
@@ -255,12 +217,7 @@ def add_show_arguments(parser: argparse.ArgumentParser) -> None:
 def add_update_arguments(parser: argparse.ArgumentParser) -> None:
     """`models update`: change fields of one entry in place."""
     parser.add_argument("id", metavar="ID", help="the model's id")
-    _add_entry_fields(parser, for_update=True)
-    parser.add_argument(
-        "--clear-quantization",
-        action="store_true",
-        help="remove metadata.quantization",
-    )
+    add_entry_options(parser, UPDATE)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json",
@@ -454,9 +411,11 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "register",
         "add models to the catalog",
         "Add one model to the catalog (creating the catalog if there is none), or every model\n"
-        "listed in a TOML or JSON file with --from. An entry that matches the registered one\n"
-        "in every field it gives is skipped; one that gives a different value under a\n"
-        "registered id is an error, and then nothing is registered.",
+        "listed in a TOML or JSON file with --from (--test-models: the four test models that\n"
+        "ship with rbee). Idempotent: an entry that matches the registered one in every field\n"
+        "it gives is skipped; metadata keys the registered one lacks are filled in. One that\n"
+        "gives a different value under a registered id is an error naming the fields, and\n"
+        "then nothing is registered; with --update it takes the list's values instead.",
         add_register_arguments,
         "rbee.hive.commands.register:run",
         examples=(
@@ -465,6 +424,8 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
             "rbee-hive models register phi3-q4 --name 'Phi-3 Q4' --architecture phi3 \\\n"
             "      --format gguf --backend cpu --backend metal --quantization Q4_K_M",
             "rbee-hive models register --from examples/test-models.toml",
+            "rbee-hive models register --from models.toml --update",
+            "rbee-hive models register --test-models",
             "rbee-hive models register --from - < models.json",
         ),
     ),
@@ -765,7 +726,7 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
     if not lazy:
         commands.populate_all()
         for sub in (models, pool, completion):
-            for action in sub._actions:
+            for action in parser_actions(sub):
                 if isinstance(action, LazySubParsersAction):
                     action.populate_all()
     return parser
@@ -781,25 +742,26 @@ def _populate_models(models: argparse.ArgumentParser) -> None:
     )
     subcommands.required = True
     assert isinstance(subcommands, LazySubParsersAction)
+    # Deferred: only the chosen subcommand's parser is ever built (start-up time).
     for subcommand in MODELS_SUBCOMMANDS:
-        sub = subcommands.add_lazy_parser(
+        subcommands.add_deferred_parser(
             subcommand.name,
             _leaf_populator(subcommand),
+            defaults={"handler": subcommand.handler},
             help=subcommand.summary,
             description=subcommand.description,
             epilog=examples_help(subcommand.examples),
             formatter_class=HelpFormatter,
         )
-        sub.set_defaults(handler=subcommand.handler)
     for subcommand in PLUMBING_SUBCOMMANDS:
         # No `help=`: argparse then lists no line for it (help=SUPPRESS would print one).
-        sub = subcommands.add_lazy_parser(
+        subcommands.add_deferred_parser(
             subcommand.name,
             _leaf_populator(subcommand),
+            defaults={"handler": subcommand.handler},
             description=subcommand.description,
             formatter_class=HelpFormatter,
         )
-        sub.set_defaults(handler=subcommand.handler)
 
 
 def _leaf_populator(subcommand: Subcommand) -> Callable[[argparse.ArgumentParser], None]:

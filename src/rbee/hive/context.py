@@ -14,6 +14,9 @@ from collections.abc import Mapping
 
 from rbee.cli.output import Output
 
+DEFAULT_CATALOG_PATH = ".test-models/catalog.json"
+"""`rbee.catalog.DEFAULT_CATALOG_PATH`, relative to the pool's root."""
+
 
 def _setting(args: argparse.Namespace, name: str, environ: Mapping[str, str], variable: str) -> str:
     value = getattr(args, name, None)
@@ -46,8 +49,8 @@ class Hive:
         self.root = _setting(args, "root", env, "RBEE_ROOT") or "."
         catalog = _setting(args, "catalog", env, "RBEE_CATALOG")
         if not catalog:
-            from rbee.catalog import DEFAULT_CATALOG_PATH
-
+            # Not imported from rbee.catalog: commands that never open the catalog (inspect)
+            # must not pay for importing it. A test checks the two constants agree.
             catalog = (
                 os.path.join(self.root, DEFAULT_CATALOG_PATH)
                 if self.root != "."

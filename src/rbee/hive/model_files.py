@@ -1,7 +1,8 @@
 """What `rbee-hive` shows of model files (inspect, scan) and how `register` fills in from them.
 
-The reading is `rbee.modelfiles`; this module only turns its results into lines, JSON and
-`CommandError`s, and applies the files' facts to an entry being registered.
+The reading is `rbee.modelfiles`; this module only turns its results into lines. Filling an
+entry in from its files is the library's: `rbee.workflows.files.fill_from_files` (also found
+here under its old names).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def info_lines(info: ModelInfo, style: Styler) -> list[str]:
         ("size", f"{info.size_bytes / 1e9:.2f} GB ({info.size_bytes:,} bytes)"),
         ("downloaded", downloaded),
     ]
+    if not info.has_weights and not info.missing and not info.partial:
+        rows.append(("weights", style("none (no tensors: a vocabulary-only file)", "red")))
     if info.backends is not None:
         rows.append(("backends", ", ".join(info.backends) + " only"))
     if info.missing:
@@ -94,52 +97,25 @@ def scan_lines(result: ScanResult, style: Styler) -> list[str]:
 
 
 def fill_in_from_files(hive: Hive, entries: list[ListedEntry]) -> list[ListedEntry]:
-    """`register`: where an entry's path already holds model files, take what they reveal.
+    """Each entry filled in from the files at its path; notes on stderr.
 
-    Fields the user gave (flags, or keys in a `--from` list) win; `name`, `architecture` and
-    `backends` are never filled in, only their disagreements hinted on stderr.
+    Kept for callers of the old place: the rules are `rbee.workflows.files.fill_from_files`.
     """
-    # Most registrations come before the download: then there is nothing to read or import.
-    if not any(os.path.exists(resolve_on_pool(hive, listed.entry.path)) for listed in entries):
-        return entries
     from rbee.catalog.entries_file import ListedEntry
-    from rbee.modelfiles import (
-        ModelFileError,
-        NoModelFilesError,
-        inspect_path,
-        revealed_metadata,
-    )
-    from rbee.modelfiles.inspect import disagreements, size_gb
+    from rbee.hive.notes import NoteProgress
+    from rbee.workflows.files import fill_from_files
 
-    filled: list[ListedEntry] = []
-    for listed in entries:
-        entry = listed.entry
-        location = resolve_on_pool(hive, entry.path)
-        try:
-            info = inspect_path(location)
-        except NoModelFilesError:
-            filled.append(listed)
-            continue
-        except ModelFileError as exc:
-            hive.out.hint(f"note: {entry.id}: the files were not read: {printable(str(exc))}")
-            filled.append(listed)
-            continue
-        entry = entry.copy()
-        given = listed.given
-        if "format" not in given:
-            entry.format = info.format
-        if "downloaded" not in given:
-            entry.downloaded = info.downloaded
-        if "size_gb" not in given and info.downloaded:
-            entry.size_gb = size_gb(info.size_bytes)
-        for key, value in revealed_metadata(info).items():
-            if f"metadata.{key}" not in given:
-                entry.metadata[key] = value
-        entry.validate()
-        for disagreement in disagreements(entry, info):
-            hive.out.hint(
-                f"note: {entry.id}: {disagreement.field} is {_quoted(disagreement.registered)} "
-                f"but the files say {_quoted(disagreement.on_disk)}"
-            )
-        filled.append(ListedEntry(entry, given))
-    return filled
+    progress = NoteProgress(hive.out)
+    return [
+        ListedEntry(fill_from_files(listed.entry, hive.root, listed.given, progress), listed.given)
+        for listed in entries
+    ]
+
+
+def __getattr__(name: str) -> object:
+    # `fill_from_files` moved to the library; this old import path still finds it.
+    if name == "fill_from_files":
+        from rbee.workflows.files import fill_from_files
+
+        return fill_from_files
+    raise AttributeError(name)

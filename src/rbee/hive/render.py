@@ -85,28 +85,28 @@ def catalog_table(
 
 def entry_lines(entry: ModelEntry, style: Styler) -> list[str]:
     """Every field of one entry, one per line, labels aligned."""
+    from rbee.hive.entry_options import FIELD_LABELS as LABELS  # the one option table's labels
+
     metadata = entry.metadata if isinstance(entry.metadata, dict) else {}
     fields: list[tuple[str, str]] = [
-        ("ID", printable(entry.id)),
-        ("Name", printable(entry.name)),
-        ("Path", printable(entry.path)),
-        ("Format", printable(entry.format)),
-        ("Size", format_size(entry.size_gb)),
-        ("Architecture", printable(entry.architecture)),
+        (LABELS["id"], printable(entry.id)),
+        (LABELS["name"], printable(entry.name)),
+        (LABELS["path"], printable(entry.path)),
+        (LABELS["format"], printable(entry.format)),
+        (LABELS["size_gb"], format_size(entry.size_gb)),
+        (LABELS["architecture"], printable(entry.architecture)),
         (
-            "Downloaded",
+            LABELS["downloaded"],
             style(DOWNLOADED, "green") + " yes"
             if entry.downloaded
             else style(NOT_DOWNLOADED, "red") + " no",
         ),
-        ("Backends", printable(", ".join(entry.backends))),
+        (LABELS["backends"], printable(", ".join(entry.backends))),
     ]
     labels = {
-        "repo": "Repo",
-        "context_length": "Context length",
-        "vocab_size": "Vocab size",
-        "quantization": "Quantization",
-        "parameters": "Parameters",
+        name.removeprefix("metadata."): label
+        for name, label in LABELS.items()
+        if name.startswith("metadata.")
     }
     for key, label in labels.items():
         if key in metadata:
@@ -123,8 +123,46 @@ def entry_lines(entry: ModelEntry, style: Styler) -> list[str]:
         if key not in labels
     )
     fields.extend((printable(key), _plain(value)) for key, value in entry.extra.items())
+    record = getattr(entry, "record", None)
+    if isinstance(record, dict):
+        fields.extend(record_fields(record))
     width = max(len(label) for label, _ in fields)
     return [style(label.ljust(width), "bold") + "  " + value for label, value in fields]
+
+
+def record_fields(record: dict[str, object]) -> list[tuple[str, str]]:
+    """A file record (format 1.1) as labelled lines: source, time, then one line per file."""
+    source = record.get("source")
+    source = source if isinstance(source, dict) else {}
+    kind = str(source.get("type", "?"))
+    described = kind
+    if "repo" in source:
+        described += f" {source['repo']}"
+        if "revision" in source:
+            described += f"@{source['revision']}"
+    if isinstance(source.get("commit"), str):
+        described += f" (commit {str(source['commit'])[:12]})"
+    if "pool" in source:
+        described += f" from pool {source['pool']}"
+    shown = {"type", "repo", "revision", "commit", "pool"}
+    described += "".join(
+        f", {key}: {_plain(value)}" for key, value in source.items() if key not in shown
+    )
+    fields = [("Source", printable(described)), ("Recorded", _plain(record.get("recorded_at")))]
+    files = record.get("files")
+    if isinstance(files, list):
+        total = sum(f.get("size", 0) for f in files if isinstance(f, dict))
+        fields.append(("Files", f"{len(files)}, {total / 1e9:.2f} GB"))
+        for item in files:
+            if isinstance(item, dict):
+                fields.append(
+                    (
+                        "  file",
+                        f"{printable(str(item.get('path')))}  {item.get('size')} bytes  "
+                        f"sha256 {str(item.get('sha256'))[:16]}…",
+                    )
+                )
+    return fields
 
 
 def _plain(value: object) -> str:

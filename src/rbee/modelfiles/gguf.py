@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import re
 import struct
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from rbee.modelfiles.errors import ModelFileError
+from rbee.modelfiles.records import FrozenRecord, Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import BinaryIO
 
 MAGIC = b"GGUF"
@@ -123,6 +123,7 @@ _SCALARS: dict[int, struct.Struct] = {
 }
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
+_BIG_ENDIAN = struct.pack("=H", 1) == b"\x00\x01"
 
 # Bounds that no real model comes near, so that a hostile header cannot cost more than seconds
 # and megabytes: llama.cpp itself limits names to 64 bytes and tensors to 4 dimensions.
@@ -139,28 +140,33 @@ MAX_WALKED_ELEMENTS = 1 << 22
 """Strings and nested arrays walked one by one in a whole file (each costs a Python step)."""
 MAX_WALKED_BYTES = 1 << 28
 """Bytes read while walking string arrays in a whole file (real tokenizers need a few MB)."""
-_CHUNK = 1 << 16
+_CHUNK = 1 << 20
+"""Bytes read at a time while walking a string array (a real tokenizer takes a few chunks)."""
 
 SPLIT_PATTERN = re.compile(r"^(?P<stem>.+)-(?P<part>\d{5})-of-(?P<count>\d{5})\.gguf$")
 
 
-@dataclass(frozen=True)
-class GGUFArray:
+class GGUFArray(FrozenRecord):
     """A metadata array, skipped: its element type and length only."""
 
-    element_type: int
-    length: int
+    _fields = ("element_type", "length")
+
+    def __init__(self, element_type: int, length: int) -> None:
+        self.element_type = element_type
+        self.length = length
 
 
 GGUFValue = int | float | bool | str | GGUFArray | None
 
 
-@dataclass(frozen=True)
-class GGUFTensor:
-    name: str
-    shape: tuple[int, ...]
-    tensor_type: int
-    offset: int
+class GGUFTensor(FrozenRecord):
+    _fields = ("name", "shape", "tensor_type", "offset")
+
+    def __init__(self, name: str, shape: tuple[int, ...], tensor_type: int, offset: int) -> None:
+        self.name = name
+        self.shape = shape
+        self.tensor_type = tensor_type
+        self.offset = offset
 
     @property
     def elements(self) -> int:
@@ -170,16 +176,27 @@ class GGUFTensor:
         return count
 
 
-@dataclass
-class GGUFHeader:
+class GGUFHeader(Record):
     """What a GGUF file says about itself, read from its header only."""
 
-    path: str
-    version: int
-    metadata: dict[str, GGUFValue] = field(default_factory=dict)
-    tensors: list[GGUFTensor] = field(default_factory=list)
-    data_offset: int = 0
-    file_size: int = 0
+    _fields = ("path", "version", "metadata", "tensors", "data_offset", "file_size")
+
+    def __init__(
+        self,
+        path: str,
+        version: int,
+        *,
+        metadata: dict[str, GGUFValue] | None = None,
+        tensors: list[GGUFTensor] | None = None,
+        data_offset: int = 0,
+        file_size: int = 0,
+    ) -> None:
+        self.path = path
+        self.version = version
+        self.metadata: dict[str, GGUFValue] = {} if metadata is None else metadata
+        self.tensors: list[GGUFTensor] = [] if tensors is None else tensors
+        self.data_offset = data_offset
+        self.file_size = file_size
 
     @property
     def architecture(self) -> str | None:
@@ -318,7 +335,6 @@ class _Reader:
             raise self.fail(f"{what} claims {count} strings, more than the file can hold")
         self.charge_elements(count, what)
         left = count
-        unpack_from = _U64.unpack_from
         while left:
             base = self.pos
             if base + 8 > self.size:
@@ -330,16 +346,12 @@ class _Reader:
                     "bytes of this file, far more than any real model's header"
                 )
             self.bytes_left -= wanted
-            view = memoryview(self.stream.read(wanted))
-            end = len(view)
-            offset = 0
-            # Walk every whole length field in this chunk; the last string's bytes may run past
-            # the chunk, and the next chunk then starts right after them.
-            while left and offset + 8 <= end:
-                offset += 8 + unpack_from(view, offset)[0]
-                left -= 1
-            if offset == 0:
+            chunk = self.stream.read(wanted)
+            if len(chunk) < 8:
                 raise self.fail(f"file shrank while reading {what} at offset {base}")
+            # The last string's bytes may run past the chunk: the next starts right after them.
+            walked, offset = walk_strings(chunk, left)
+            left -= walked
             if base + offset > self.size:
                 raise self.fail(
                     f"{what} runs past the end of the file (a string ends at {base + offset}, "
@@ -383,6 +395,60 @@ class _Reader:
                 self.value(ARRAY, f"{what}[{index}]", depth)
         else:
             raise self.fail(f"{what} has unknown element type {element_type}")
+
+
+def walk_strings(chunk: bytes, count: int) -> tuple[int, int]:
+    """Step over up to `count` GGUF strings (u64 length, then the bytes) from the start of
+    `chunk`, reading only their length fields: (strings stepped over, offset after them).
+
+    Stops before the first length field that is not wholly inside `chunk`; the offset may lie
+    past its end, where the last string's bytes run on. The hot loop of reading a tokenizer
+    (300,000 strings for Qwen2's tokens and merges), so it is as tight as Python allows: the
+    chunk is seen as eight arrays of u64, one per alignment, so that a length is one index
+    (no call, no tuple); there is no bounds test (an index past the end raises); and it steps
+    four strings per turn.
+    """
+    if _BIG_ENDIAN:  # the u64 arrays would read the lengths backwards
+        return _walk_strings_unpacking(chunk, count)
+    whole = memoryview(chunk)
+    size = len(chunk)
+    lengths = [whole[a : a + (size - a) // 8 * 8].cast("Q") for a in range(min(8, size))]
+    lengths += [memoryview(b"").cast("Q")] * (8 - len(lengths))
+    offset = 0
+    quads = 0
+    start = 0
+    try:
+        for quads in range(count >> 2):  # noqa: B007 - read after the loop
+            start = offset
+            offset += 8 + lengths[offset & 7][offset >> 3]
+            offset += 8 + lengths[offset & 7][offset >> 3]
+            offset += 8 + lengths[offset & 7][offset >> 3]
+            offset += 8 + lengths[offset & 7][offset >> 3]
+        quads = count >> 2
+    except (IndexError, OverflowError):  # past the chunk (or, for a hostile length, past 2**63)
+        offset = start  # redo that turn one string at a time, to count exactly
+    walked = quads * 4
+    try:
+        while walked < count:
+            offset += 8 + lengths[offset & 7][offset >> 3]
+            walked += 1
+    except (IndexError, OverflowError):
+        pass
+    return walked, offset
+
+
+def _walk_strings_unpacking(chunk: bytes, count: int) -> tuple[int, int]:
+    """`walk_strings` one `struct` read at a time (for big-endian machines)."""
+    unpack_from = _U64.unpack_from
+    offset = 0
+    walked = 0
+    try:
+        while walked < count:
+            offset += 8 + unpack_from(chunk, offset)[0]
+            walked += 1
+    except (struct.error, OverflowError):
+        pass
+    return walked, offset
 
 
 def read_header(path: str | os.PathLike[str]) -> GGUFHeader:
@@ -475,7 +541,14 @@ def _check_tensor_data(reader: _Reader, header: GGUFHeader) -> None:
 
 def split_parts(path: Path) -> list[Path] | None:
     """All the part paths of a split GGUF (`x-00001-of-00003.gguf`), or None if not split."""
-    match = SPLIT_PATTERN.match(path.name)
+    names = split_part_names(os.fspath(path))
+    return None if names is None else [type(path)(name) for name in names]
+
+
+def split_part_names(path: str) -> list[str] | None:
+    """`split_parts` for a path given as a string (no `pathlib`: start-up time)."""
+    folder, name = os.path.split(path)
+    match = SPLIT_PATTERN.match(name)
     if match is None:
         return None
     count = int(match["count"])
@@ -483,5 +556,6 @@ def split_parts(path: Path) -> list[Path] | None:
         return None
     stem = match["stem"]
     return [
-        path.with_name(f"{stem}-{part:05d}-of-{count:05d}.gguf") for part in range(1, count + 1)
+        os.path.join(folder, f"{stem}-{part:05d}-of-{count:05d}.gguf")
+        for part in range(1, count + 1)
     ]

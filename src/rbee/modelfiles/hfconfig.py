@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from rbee.modelfiles.errors import ModelFileError
+from rbee.modelfiles.records import Record
 from rbee.modelfiles.safetensors import read_json_file
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_CONFIG_BYTES = 16_000_000
-_TOKEN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+"""The catalog's architecture token; always `fullmatch`ed (`$` would let "llama\n" through)."""
 # Class-name endings that say what the model is used for, not what it is.
 _HEAD_SUFFIXES = (
     "ForConditionalGeneration",
@@ -29,14 +30,25 @@ _HEAD_SUFFIXES = (
 )
 
 
-@dataclass
-class HFConfig:
-    path: str
-    architecture: str | None = None
-    context_length: int | None = None
-    vocab_size: int | None = None
-    dtype: str | None = None
-    quantization: str | None = None
+class HFConfig(Record):
+    _fields = ("path", "architecture", "context_length", "vocab_size", "dtype", "quantization")
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        architecture: str | None = None,
+        context_length: int | None = None,
+        vocab_size: int | None = None,
+        dtype: str | None = None,
+        quantization: str | None = None,
+    ) -> None:
+        self.path = path
+        self.architecture = architecture
+        self.context_length = context_length
+        self.vocab_size = vocab_size
+        self.dtype = dtype
+        self.quantization = quantization
 
 
 def _positive_int(value: object) -> int | None:
@@ -49,7 +61,7 @@ def architecture_token(model_type: object, class_name: object) -> str | None:
     """`model_type` when it is a clean token, else the class name without its head, lower-cased."""
     if isinstance(model_type, str):
         token = model_type.strip().lower()
-        if _TOKEN.match(token):
+        if _TOKEN.fullmatch(token):
             return token
     if isinstance(class_name, str) and class_name:
         base = class_name
@@ -58,7 +70,7 @@ def architecture_token(model_type: object, class_name: object) -> str | None:
                 base = base[: -len(suffix)]
                 break
         token = base.lower()
-        if _TOKEN.match(token):
+        if _TOKEN.fullmatch(token):
             return token
     return None
 

@@ -7,16 +7,15 @@ length is checked against a ceiling and the file size before anything is allocat
 
 from __future__ import annotations
 
-import json
 import os
 import struct
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 
 from rbee.modelfiles.errors import ModelFileError
+from rbee.modelfiles.records import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 MAX_HEADER_BYTES = 32_000_000
@@ -51,15 +50,26 @@ DTYPE_BYTES: dict[str, float] = {
 }
 
 
-@dataclass
-class SafetensorsHeader:
+class SafetensorsHeader(Record):
     """What one safetensors file says about its tensors."""
 
-    path: str
-    tensor_count: int = 0
-    parameters: int = 0
-    parameters_by_dtype: dict[str, int] = field(default_factory=dict)
-    metadata: dict[str, str] = field(default_factory=dict)
+    _fields = ("path", "tensor_count", "parameters", "parameters_by_dtype", "metadata")
+
+    def __init__(
+        self,
+        path: str,
+        tensor_count: int = 0,
+        parameters: int = 0,
+        parameters_by_dtype: dict[str, int] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        self.path = path
+        self.tensor_count = tensor_count
+        self.parameters = parameters
+        self.parameters_by_dtype: dict[str, int] = (
+            {} if parameters_by_dtype is None else parameters_by_dtype
+        )
+        self.metadata: dict[str, str] = {} if metadata is None else metadata
 
     @property
     def dtype(self) -> str | None:
@@ -71,6 +81,8 @@ class SafetensorsHeader:
 
 def load_json_bounded(data: bytes, path: str, what: str) -> Any:
     """Parse JSON, turning every way it can fail (including deep nesting) into `ModelFileError`."""
+    import json  # here: `inspect` of a GGUF never parses JSON (start-up time)
+
     try:
         return json.loads(data)
     except RecursionError:
@@ -201,9 +213,15 @@ def read_index(path: str | os.PathLike[str]) -> list[str]:
 
 
 def _is_safe_relative(name: str) -> bool:
-    parts = PurePosixPath(name).parts
+    parts = name.split("/")
     return bool(name) and not name.startswith("/") and "\\" not in name and ".." not in parts
 
 
 def shard_paths(index_path: Path) -> list[Path]:
     return [index_path.parent / shard for shard in read_index(index_path)]
+
+
+def shard_files(index_path: str) -> list[str]:
+    """`shard_paths` for a path given as a string (no `pathlib`: start-up time)."""
+    folder = os.path.dirname(index_path)
+    return [os.path.join(folder, shard) for shard in read_index(index_path)]

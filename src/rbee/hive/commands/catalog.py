@@ -7,6 +7,14 @@ import argparse
 from rbee.hive.context import Hive
 
 
+def no_catalog_document() -> dict[str, object]:
+    """`--json` without a catalog: the document's keys, null for what no file holds yet (the
+    current format's version, no pool id, no update time, no models); nothing is made up."""
+    from rbee.catalog import SCHEMA_VERSION
+
+    return {"version": SCHEMA_VERSION, "pool_id": None, "updated_at": None, "models": []}
+
+
 def run(args: argparse.Namespace, hive: Hive) -> int:
     from rbee.catalog import CatalogNotFoundError, ModelCatalog, load_catalog
 
@@ -26,7 +34,9 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
         downloaded=args.downloaded,
         text=args.search,
     )
-    if args.json:
+    if args.json and not found:
+        hive.out.json(no_catalog_document())
+    elif args.json:
         hive.out.json(catalog.with_models(entries).to_dict())
     elif args.quiet:
         hive.out.lines([entry.id for entry in entries])

@@ -1,49 +1,52 @@
-"""`rbee-hive models register`: one model from options, or a list with `--from`.
+"""`rbee-hive models register`: one model from options, a list with `--from`, or `--test-models`.
 
-Registering is idempotent: an entry that matches the registered one in every field it gives is
-skipped; one that gives a different value under a registered id is an error, and then nothing at
-all is registered.
+The rules (idempotent, all or nothing, `--update` as an upsert) are the library's:
+`rbee.workflows.register.register_models`. This module parses, calls it and renders.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from rbee.cli.errors import CommandError, UsageError
+from rbee.cli.errors import UsageError
 from rbee.hive.context import Hive
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` stays out of rbee-hive's start-up
-    from typing import Any
-
-    from rbee.catalog import ModelEntry
     from rbee.catalog.entries_file import ListedEntry
-
-_ENTRY_OPTIONS = (
-    ("name", "--name"),
-    ("repo", "--repo"),
-    ("architecture", "--architecture"),
-    ("format", "--format"),
-    ("backends", "--backend"),
-    ("path", "--path"),
-    ("size_gb", "--size-gb"),
-    ("downloaded", "--downloaded/--not-downloaded"),
-    ("context_length", "--context-length"),
-    ("vocab_size", "--vocab-size"),
-    ("quantization", "--quantization"),
-)
 
 
 def run(args: argparse.Namespace, hive: Hive) -> int:
-    if args.from_file is not None:
-        given = [flag for name, flag in _ENTRY_OPTIONS if getattr(args, name) is not None]
+    from rbee.hive.entry_options import given_flags
+
+    given = given_flags(args)
+    lists = (("--from", args.from_file is not None), ("--test-models", args.test_models))
+    sources = [flag for flag, on in lists if on]
+    if len(sources) > 1:
+        raise UsageError("--from and --test-models contradict each other; give one list")
+    if sources:
         if args.id is not None or given:
             extra = "ID" if args.id is not None else given[0]
-            raise UsageError(f"--from cannot be combined with {extra}; put the fields in the file")
-        source, entries = _read_list(args.from_file, args.from_name, hive)
+            raise UsageError(
+                f"{sources[0]} cannot be combined with {extra}; put the fields in the file"
+            )
+        if args.test_models:
+            if args.from_name is not None:
+                raise UsageError("--from-name goes with --from - (stdin) only")
+            from rbee.workflows.register import TEST_MODELS_SOURCE, bundled_test_models
+
+            source: str | None = TEST_MODELS_SOURCE
+            entries = bundled_test_models()
+        else:
+            source, entries = _read_list(args.from_file, args.from_name, hive)
     else:
         if args.from_name is not None:
             raise UsageError("--from-name goes with --from -")
+        if args.update:
+            raise UsageError(
+                "--update goes with --from or --test-models; "
+                "'rbee-hive models update ID' changes one model"
+            )
         missing = [
             flag
             for flag, value in (
@@ -59,64 +62,53 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
                 "see 'rbee-hive models register --help'"
             )
         source, entries = None, [entry_from_options(args)]
-    from rbee.hive.model_files import fill_in_from_files  # what files already at the path reveal
+    from rbee.hive.notes import NoteProgress
+    from rbee.workflows.register import register_models
 
-    entries = fill_in_from_files(hive, entries)
-    outcomes = register_entries(hive, entries, source)
-    registered = [model_id for model_id, added in outcomes if added]
-    skipped = [model_id for model_id, added in outcomes if not added]
+    hive.require_root()
+    hive.note_if_locked()
+    result = register_models(
+        hive.catalog_path,
+        entries,
+        root=hive.root,
+        pool_id=hive.pool_id,
+        update=bool(args.update),
+        source=source,
+        progress=NoteProgress(hive.out),
+    )
     if args.json:
-        hive.out.json({"registered": registered, "skipped": skipped})
+        hive.out.json(result.to_dict())
     elif not args.quiet:
         style = hive.out.style
-        for model_id, added in outcomes:
-            if added:
+        for model_id, outcome in result.outcomes:
+            if outcome == "added":
                 hive.out.line(style(f"✅ Model {model_id} registered", "green"))
+            elif outcome == "updated":
+                fields = ", ".join(result.changed_fields[model_id])
+                hive.out.line(style(f"✅ Model {model_id} updated", "green") + f" ({fields})")
             else:
                 hive.out.line(f"= Model {model_id} is already registered; skipped")
         if source is not None:
-            hive.out.line(f"Registered {len(registered)}, skipped {len(skipped)} (from {source})")
+            counts = f"Registered {len(result.added)}"
+            if result.updated or args.update:
+                counts += f", updated {len(result.updated)}"
+            hive.out.line(f"{counts}, skipped {len(result.unchanged)} (from {source})")
     return 0
 
 
 def entry_from_options(args: argparse.Namespace) -> ListedEntry:
-    """The entry `register ID --name ... --architecture ...` describes, with the seed's defaults."""
-    from rbee.catalog import DEFAULT_BACKENDS, DEFAULT_FORMAT, ModelEntry
+    """The entry `register ID --name ... --architecture ...` describes, with register's defaults.
+
+    Only the options given count as given (see `rbee.workflows.register`).
+    """
+    from rbee.catalog import ModelEntry
     from rbee.catalog.entries_file import ListedEntry
+    from rbee.hive.entry_options import entry_values
 
-    metadata: dict[str, Any] = {}
-    for key in ("repo", "context_length", "vocab_size", "quantization"):
-        value = getattr(args, key)
-        if value is not None:
-            metadata[key] = value
-    entry = ModelEntry(
-        id=args.id,
-        name=args.name,
-        architecture=args.architecture,
-        path=args.path,
-        format=args.format or DEFAULT_FORMAT,
-        size_gb=0.0 if args.size_gb is None else args.size_gb,
-        downloaded=bool(args.downloaded),
-        backends=_unique(args.backends) if args.backends else DEFAULT_BACKENDS,
-        metadata=metadata,
-    )
-    given = {"id", "name", "architecture", *(f"metadata.{key}" for key in metadata)}
-    given.update(
-        field
-        for field, value in (
-            ("format", args.format),
-            ("backends", args.backends),
-            ("path", args.path),
-            ("size_gb", args.size_gb),
-            ("downloaded", args.downloaded),
-        )
-        if value is not None
-    )
+    fields, metadata = entry_values(args)
+    entry = ModelEntry(id=args.id, metadata=metadata, **fields)
+    given = {"id", *fields, *(f"metadata.{key}" for key in metadata)}
     return ListedEntry(entry, frozenset(given))
-
-
-def _unique(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(values))
 
 
 def _read_list(name: str, label: str | None, hive: Hive) -> tuple[str, list[ListedEntry]]:
@@ -133,43 +125,3 @@ def _read_list(name: str, label: str | None, hive: Hive) -> tuple[str, list[List
     if label is not None:
         raise UsageError("--from-name goes with --from - (stdin) only")
     return name, read_entries_file(name)
-
-
-def register_entries(
-    hive: Hive, entries: list[ListedEntry], source: str | None
-) -> list[tuple[str, bool]]:
-    """Add `entries` under the catalog's lock, all or nothing.
-
-    Returns each id with True when it was added, False when it was already registered.
-    """
-    from rbee.catalog import edit_catalog
-
-    hive.require_root()
-    hive.note_if_locked()
-    outcomes: list[tuple[str, bool]] = []
-    with edit_catalog(hive.catalog_path, create_pool_id=hive.pool_id) as catalog:
-        # One index and one bulk add: a list of 10,000 models must not take quadratic time.
-        registered = catalog.models_by_id()
-        new: list[ModelEntry] = []
-        for listed in entries:
-            entry = listed.entry
-            current = registered.get(entry.id)
-            if current is None:
-                entry.validate()
-                registered[entry.id] = entry
-                new.append(entry)
-                outcomes.append((entry.id, True))
-                continue
-            conflicts = listed.conflicts_with(current)
-            if not conflicts:
-                outcomes.append((entry.id, False))
-            else:
-                fields = ", ".join(conflicts)
-                where = f"{source}: " if source is not None else ""
-                nothing = f"nothing from {source} was registered" if source else "nothing changed"
-                raise CommandError(
-                    f"{where}model {entry.id!r} is already registered with different fields "
-                    f"({fields}); {nothing} (use 'rbee-hive models update' to change it)"
-                )
-        catalog.add_models(new)
-    return outcomes

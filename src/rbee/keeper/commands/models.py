@@ -7,12 +7,15 @@ from what was typed. `--from FILE` is read and validated here and sent on stdin 
 Output: with one pool, exactly what rbee-hive printed there (stdout, stderr, exit code). With
 several, each pool's stdout under a `==> NAME <==` line in the order given, its stderr lines
 prefixed with its name, failures as `error: NAME: ...` on stderr, and exit 1 if any failed;
-with `--json`, one object keyed by pool.
+with `--json`, one object keyed by pool. A pool's stderr is shown with its control characters
+escaped (it must not drive our terminal). After Ctrl-C, the pools that had answered are shown
+and `llorch` names the others (see `rbee.keeper.commands.common.in_order`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Iterable
@@ -20,15 +23,17 @@ from typing import Any
 
 from rbee.cli import exitcodes
 from rbee.cli.errors import CommandError, UsageError, report
-from rbee.cli.style import Styler
+from rbee.cli.output import Output
+from rbee.cli.parsing import action_kind, parser_actions
+from rbee.cli.style import printable
 from rbee.keeper.commands.common import (
     in_order,
     load_config,
     make_runner,
+    output,
     parallelism,
+    safe_text,
     select_pools,
-    wants_color,
-    write_bytes,
 )
 from rbee.keeper.config import Pool
 from rbee.keeper.ssh import RemoteResult, plain_lines
@@ -55,7 +60,7 @@ def forward_arguments(
     """The rbee-hive arguments equivalent to what was parsed: options first, then positionals."""
     options: list[str] = []
     positionals: list[str] = []
-    for action in parser._actions:
+    for action in parser_actions(parser):
         dest = action.dest
         if dest in LLORCH_DESTS or dest == argparse.SUPPRESS or not hasattr(args, dest):
             continue
@@ -70,14 +75,14 @@ def forward_arguments(
         flag = _flag(action)
         if dest in STDIN_FILE_DESTS:
             options.append(f"{flag}=-")
-        elif isinstance(action, argparse._StoreConstAction):
+        elif action_kind(action) == "const":
             # store_true/store_false/store_const; several may share a dest (--downloaded and
             # --not-downloaded): forward the one whose constant is the parsed value.
             if value == action.const and type(value) is type(action.const):
                 options.append(flag)
-        elif isinstance(action, argparse._CountAction):
+        elif action_kind(action) == "count":
             options.extend([flag] * int(value))
-        elif isinstance(action, argparse._AppendAction):
+        elif action_kind(action) == "append":
             options.extend(f"{flag}={item}" for item in value)
         elif isinstance(value, list) and action.nargs is None:
             # Python 3.11's argparse turns the value `--` (as in `--name=--`) into [].
@@ -133,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     forwarded = forward_arguments(args.remote_parser, args, extra_options=name_options)
     json_mode = bool(getattr(args, "json", False))
     several = len(pools) > 1
-    colored = wants_color(args, sys.stdout) and not json_mode
+    out = output(args)
+    colored = out.style.enabled and not json_mode
     hive_arguments = [
         "--color",
         "always" if colored else "never",
@@ -145,65 +151,89 @@ def run(args: argparse.Namespace) -> int:
     def job(pool: Pool) -> RemoteResult:
         return runner.run(pool, hive_arguments, stdin_data)
 
-    results = in_order(pools, job, parallelism(args), runner)
+    # After Ctrl-C, the pools that had answered are still shown (each result names its pool).
+    results = in_order(pools, job, parallelism(args), runner, partial=True)
+    # A pool's stderr is escaped: whatever runs there must not drive our terminal. Colour
+    # sequences stay when we asked rbee-hive for them and our stderr takes colour.
+    relay = Relay(out, color=(colored and out.err_style.enabled) if colored else None)
     if not several:
-        return _relay_one(next(iter(results)))
+        return relay.one(next(iter(results)))
     if json_mode:
-        return _relay_json(list(results))
-    return _relay_text(results, Styler(colored))
+        return relay.json(results)
+    return relay.text(results)
 
 
-def _relay_one(result: RemoteResult) -> int:
-    """One pool: rbee-hive's bytes and exit code as they are, or our one-line ssh error."""
-    if not result.hive_ran:
-        write_bytes(sys.stdout, result.stdout)
-        report(result.message)
-        return exitcodes.FAILURE
-    write_bytes(sys.stdout, result.stdout)
-    write_bytes(sys.stderr, result.stderr)
-    return result.exit_code
+class Relay:
+    """Prints what pools returned, through the shared `Output`."""
 
+    def __init__(self, out: Output, *, color: bool | None) -> None:
+        self.out = out
+        self.color = color
 
-def _relay_stderr(result: RemoteResult) -> None:
-    """A pool's stderr lines, each naming the pool; its error lines as `error: NAME: ...`."""
-    name = result.pool.name
-    if not result.hive_ran:
-        report(result.message)
-        return
-    text = result.stderr.decode("utf-8", errors="replace")
-    lines = [line for line in text.splitlines() if line.strip()]
-    out = []
-    for line in lines:
-        if line.startswith("error: "):
-            out.append(f"error: {name}: {line.removeprefix('error: ')}\n")
-        else:
-            out.append(f"{name}: {line}\n")
-    if not result.ok and not any(line.startswith("error: ") for line in out):
-        out.append(f"error: {result.message}\n")
-    if out:
-        sys.stdout.flush()
-        sys.stderr.write("".join(out))
-        sys.stderr.flush()
+    def one(self, result: RemoteResult) -> int:
+        """One pool: rbee-hive's stdout and exit code as they are, its stderr made safe; or our
+        one-line ssh error."""
+        self.out.write_bytes(result.stdout)
+        if not result.hive_ran:
+            report(result.message)
+            return exitcodes.FAILURE
+        self.out.stderr.write(safe_text(result.stderr, color=self.color))
+        self.out.stderr.flush()
+        return result.exit_code
 
+    def stderr(self, result: RemoteResult) -> None:
+        """A pool's stderr lines, each naming the pool; its error lines as `error: NAME: ...`."""
+        name = result.pool.name
+        if not result.hive_ran:
+            report(result.message)
+            return
+        text = safe_text(result.stderr, color=self.color)
+        lines = [line for line in text.splitlines() if line.strip()]
+        out = []
+        for line in lines:
+            if line.startswith("error: "):
+                out.append(f"error: {name}: {line.removeprefix('error: ')}\n")
+            else:
+                out.append(f"{name}: {line}\n")
+        if not result.ok and not any(line.startswith("error: ") for line in out):
+            out.append(f"error: {printable(result.message)}\n")
+        if out:
+            self.out.stdout.flush()
+            self.out.stderr.write("".join(out))
+            self.out.stderr.flush()
 
-def _relay_text(results: Iterable[RemoteResult], style: Styler) -> int:
-    status = exitcodes.OK
-    for index, result in enumerate(results):
-        header = ("\n" if index else "") + style(f"==> {result.pool.name} <==", "bold") + "\n"
-        sys.stdout.write(header)
-        write_bytes(sys.stdout, result.stdout)
-        if result.stdout and not result.stdout.endswith(b"\n"):
-            sys.stdout.write("\n")  # keep the next pool's header on a line of its own
-        _relay_stderr(result)
-        if not result.ok:
-            status = exitcodes.FAILURE
-    return status
+    def text(self, results: Iterable[RemoteResult]) -> int:
+        """Several pools: each one's stdout under a `==> NAME <==` line, in order."""
+        status = exitcodes.OK
+        for index, result in enumerate(results):
+            header = self.out.style(f"==> {result.pool.name} <==", "bold")
+            self.out.line(("\n" if index else "") + header)
+            self.out.write_bytes(result.stdout)
+            if result.stdout and not result.stdout.endswith(b"\n"):
+                self.out.line()  # keep the next pool's header on a line of its own
+            self.stderr(result)
+            if not result.ok:
+                status = exitcodes.FAILURE
+        return status
 
+    def json(self, results: Iterable[RemoteResult]) -> int:
+        """Several pools with --json: one object keyed by pool (after Ctrl-C: the pools that
+        had answered)."""
+        document: dict[str, Any] = {}
+        status = exitcodes.OK
+        try:
+            for result in results:
+                if not self._add(document, result):
+                    status = exitcodes.FAILURE
+                self.stderr(result)
+        except KeyboardInterrupt:
+            self.out.json(document)
+            raise
+        self.out.json(document)
+        return status
 
-def _relay_json(results: list[RemoteResult]) -> int:
-    document: dict[str, Any] = {}
-    status = exitcodes.OK
-    for result in results:
+    @staticmethod
+    def _add(document: dict[str, Any], result: RemoteResult) -> bool:
         name = result.pool.name
         entry: dict[str, Any]
         if result.ok:
@@ -221,8 +251,9 @@ def _relay_json(results: list[RemoteResult]) -> int:
                 "exit_code": result.exit_code if result.kind == "hive" else exitcodes.FAILURE,
                 "kind": result.kind,
             }
-            status = exitcodes.FAILURE
+            if result.kind == "hive" and result.stdout.strip():
+                # A report that says "not ok" by its exit code (verify): keep the report.
+                with contextlib.suppress(ValueError):
+                    entry["result"] = json.loads(result.stdout)
         document[name] = entry
-        _relay_stderr(result)
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return status
+        return result.ok

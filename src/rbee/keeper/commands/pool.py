@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 import posixpath
 import re
 import shlex
-import sys
 from typing import Any
 
 from rbee.cli import exitcodes
-from rbee.cli.style import Styler, printable
+from rbee.cli.style import printable
 from rbee.keeper.commands.common import (
     in_order,
     load_config,
     make_runner,
+    output,
     parallelism,
     select_pools,
-    wants_color,
 )
 from rbee.keeper.config import Pool
 from rbee.keeper.ssh import WORKDIR_FAILED, RemoteResult, Runner, quote_word
@@ -26,22 +24,25 @@ from rbee.keeper.ssh import WORKDIR_FAILED, RemoteResult, Runner, quote_word
 
 def run_list(args: argparse.Namespace) -> int:
     config = load_config(args)
+    out = output(args)
     if args.json:
         document = {
             pool.name: {"ssh": pool.ssh, "workdir": pool.workdir, "hive": pool.hive}
             for pool in config.pools.values()
         }
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        out.json(document)
+        return exitcodes.OK
+    if getattr(args, "quiet", False):
+        # Names only (shell completion reads them); a name may hold any character: inert.
+        out.lines([printable(name) for name in config.pools])
         return exitcodes.OK
     if not config.pools:
         state = "" if config.exists else " (the file does not exist)"
-        print(
+        out.hint(
             f'no pools configured in {config.path}{state}; add [pools."NAME"] tables, '
-            "see docs/remote.md",
-            file=sys.stderr,
+            "see docs/remote.md"
         )
         return exitcodes.OK
-    style = Styler(wants_color(args, sys.stdout))
     rows = [("POOL", "SSH", "WORKDIR", "HIVE")] + [
         # A workdir may hold any character (a newline, an escape): one row each, and inert.
         (pool.name, pool.ssh, printable(pool.workdir), printable(pool.hive))
@@ -51,7 +52,7 @@ def run_list(args: argparse.Namespace) -> int:
     for number, row in enumerate(rows):
         line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
         line = f"{line}  {row[3]}"
-        print(style(line, "bold") if number == 0 else line)
+        out.line(out.style(line, "bold") if number == 0 else line)
     return exitcodes.OK
 
 
@@ -147,31 +148,42 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(args)
     pools = select_pools(args, config)
     runner = make_runner(args, config)
-    results = in_order(pools, lambda pool: _check_one(runner, pool), parallelism(args), runner)
+    # Each result names its pool: after Ctrl-C, `in_order` yields only the pools that answered.
+    results = in_order(
+        pools,
+        lambda pool: (pool, _check_one(runner, pool)),
+        parallelism(args),
+        runner,
+        partial=True,
+    )
+    out = output(args)
     status = exitcodes.OK
     if args.json:
         document = {}
-        for pool, outcome in zip(pools, results, strict=True):
-            document[pool.name] = outcome
-            if not outcome["ok"]:
-                status = exitcodes.FAILURE
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        try:
+            for pool, report in results:
+                document[pool.name] = report
+                if not report["ok"]:
+                    status = exitcodes.FAILURE
+        except KeyboardInterrupt:
+            out.json(document)
+            raise
+        out.json(document)
         return status
-    style = Styler(wants_color(args, sys.stdout))
+    style = out.style
     width = max(len(pool.name) for pool in pools)
-    for pool, outcome in zip(pools, results, strict=True):
+    for pool, report in results:
         name = pool.name.ljust(width)
-        if outcome["ok"]:
-            catalog = outcome["catalog"] + (
-                "" if outcome["catalog_exists"] else " (not created yet)"
-            )
+        if report["ok"]:
+            catalog = report["catalog"] + ("" if report["catalog_exists"] else " (not created yet)")
             # What the pool printed must not drive our terminal (escape sequences).
             line = (
-                f"{name}  {style('ok', 'green')}      rbee-hive {printable(outcome['version'])}  "
-                f"workdir {printable(outcome['workdir'])}  catalog {printable(catalog)}"
+                f"{name}  {style('ok', 'green')}      rbee-hive {printable(report['version'])}  "
+                f"workdir {printable(report['workdir'])}  catalog {printable(catalog)}"
             )
         else:
             status = exitcodes.FAILURE
-            line = f"{name}  {style('FAILED', 'red')}  {printable(outcome['error'])}"
-        print(line, flush=True)
+            line = f"{name}  {style('FAILED', 'red')}  {printable(report['error'])}"
+        out.line(line)
+        out.stdout.flush()
     return status

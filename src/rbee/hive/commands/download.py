@@ -1,0 +1,126 @@
+"""`rbee-hive models download ID [ID...]`: models' files from the Hugging Face Hub.
+
+Parses, calls `rbee.workflows.download.download_model` once per model (in the order given, after
+checking every id is in the catalog), renders. Progress goes to stderr (`rbee.cli.progress`).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rbee.hive.context import Hive
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rbee.workflows.download import DownloadResult
+
+
+def run(args: argparse.Namespace, hive: Hive) -> int:
+    from rbee.catalog import load_catalog
+    from rbee.cli.progress import make_progress
+    from rbee.workflows.download import download_model
+
+    ids = list(dict.fromkeys(args.ids))
+    catalog = load_catalog(hive.catalog_path, track_changes=False)
+    for model_id in ids:
+        catalog.get_model(model_id)  # every id known before any byte moves
+    if getattr(args, "stop_on_stdin_eof", False):
+        _stop_when_stdin_closes()
+    progress = make_progress(
+        hive.out.stderr, quiet=hive.quiet, mode=getattr(args, "progress", None) or "auto"
+    )
+    results = []
+    for model_id in ids:
+        result = download_model(
+            hive.catalog_path,
+            model_id,
+            hive.root,
+            revision=args.revision,
+            quant=args.quant,
+            include=args.include or (),
+            dry_run=args.dry_run,
+            force=args.force,
+            progress=progress,
+        )
+        results.append(result)
+        if not args.json and not hive.quiet:
+            hive.out.lines(result_lines(result, hive))
+            hive.out.stdout.flush()
+    if args.json:
+        hive.out.json({"dry_run": bool(args.dry_run), "models": [r.to_dict() for r in results]})
+    return 0
+
+
+def _stop_when_stdin_closes() -> None:
+    """Interrupt this process (as Ctrl-C would) when stdin reaches its end: llorch's ssh is
+    gone, and a download nobody waits for must stop, keeping its partial files."""
+    import os
+    import signal
+    import sys
+    import threading
+
+    stdin = sys.stdin.fileno()
+    main: int = threading.main_thread().ident or 0
+
+    def watch() -> None:
+        try:
+            while os.read(stdin, 65536):
+                pass
+        except (OSError, ValueError):
+            pass
+        # To the main thread itself: a signal that lands on this thread would leave the main
+        # thread asleep in its socket wait until the next byte.
+        signal.pthread_kill(main, signal.SIGINT)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def result_lines(result: DownloadResult, hive: Hive) -> list[str]:
+    from rbee.cli.progress import format_bytes
+    from rbee.cli.style import printable
+    from rbee.workflows.disk import format_gb
+
+    style = hive.out.style
+    where = _shown_path(result.destination, hive.root)
+    if not result.dry_run:
+        count = len(result.files)
+        moved = result.transferred_bytes
+        if result.status == "complete":
+            detail = "already complete, nothing transferred"
+        else:
+            detail = f"{format_bytes(moved)} transferred"
+        mark = style("✅", "green")
+        return [
+            f"{mark} Model {printable(result.model_id)} downloaded: {count} file(s), "
+            f"{format_bytes(result.total_bytes)} in {printable(where)} ({detail})"
+        ]
+    lines = [
+        style(
+            f"{printable(result.model_id)}: {printable(result.repo)}@{printable(result.revision)}"
+            f" (commit {result.commit[:12]}) -> {printable(where)}",
+            "bold",
+        )
+    ]
+    width = max(len(printable(f.remote.path)) for f in result.files)
+    for planned in result.files:
+        action = planned.action
+        if action == "resume":
+            action = f"resume from {format_bytes(planned.already)}"
+        lines.append(
+            f"  {printable(planned.remote.path).ljust(width)}  "
+            f"{format_bytes(planned.remote.size):>10}  {action}"
+        )
+    lines.append(
+        f"  total {format_bytes(result.total_bytes)} in {len(result.files)} file(s), "
+        f"{format_bytes(result.missing_bytes)} to download; "
+        f"{format_gb(result.free_bytes)} free at the destination"
+    )
+    lines.append("  (dry run: nothing was written)")
+    return lines
+
+
+def _shown_path(path: str, root: str) -> str:
+    import os
+
+    relative = os.path.relpath(path, os.path.abspath(root))
+    return path if relative.startswith("..") else relative

@@ -1,0 +1,363 @@
+"""`llorch fleet` (one table across pools) and `llorch pool info` (each pool's hardware).
+
+Each pool is reached with ONE ssh call, all pools at once: `rbee-hive pool report --json` returns
+the catalog, the free disk at the models folder and, for `--fit`, the pool's hardware and the
+model's memory verdict. A pool that cannot be reached is a column marked with the reason; the
+table still prints and the exit code is 1. The JSON document is described in docs/fleet.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rbee.cli import exitcodes
+from rbee.cli.errors import report
+from rbee.cli.style import Styler, printable
+from rbee.cli.table import cell_width, pad
+from rbee.keeper.commands.common import (
+    in_order,
+    load_config,
+    make_runner,
+    output,
+    parallelism,
+    select_pools,
+)
+from rbee.keeper.config import Pool
+from rbee.keeper.ssh import RemoteResult, Runner, plain_lines
+
+DOWNLOADED = "✅"
+REGISTERED = "❌"
+ABSENT = "-"
+UNREACHABLE = "?"
+
+
+def _pools(args: argparse.Namespace) -> tuple[list[Pool], Runner]:
+    config = load_config(args)
+    if not getattr(args, "hosts", None) and not getattr(args, "all", False):
+        if not config.pools:
+            from rbee.cli.errors import CommandError
+
+            where = config.path if config.exists else f"{config.path} (it does not exist)"
+            raise CommandError(
+                f'no pools are configured in {where}; add [pools."NAME"] tables (see '
+                "docs/remote.md) or name pools with --host"
+            )
+        args.all = True  # the fleet is every pool unless --host says otherwise
+    pools = select_pools(args, config)
+    return pools, make_runner(args, config)
+
+
+def _ask(runner: Runner, pool: Pool, hive_arguments: list[str]) -> dict[str, Any]:
+    """One ssh call: rbee-hive's JSON document, or `{"ok": false, "error", "kind"}`."""
+    result: RemoteResult = runner.run(pool, hive_arguments)
+    if result.ok:
+        try:
+            document = json.loads(result.stdout)
+        except ValueError:
+            first = " ".join(plain_lines(result.stdout)[:1])[:120]
+            return _failure(
+                pool, f"rbee-hive printed something that is not JSON: {first!r}", "hive"
+            )
+        if isinstance(document, dict):
+            return {"ok": True, **document}
+        return _failure(pool, "rbee-hive's answer is not a JSON object", "hive")
+    message = result.message.removeprefix(f"{pool.name}: ")
+    if result.kind == "hive" and result.exit_code == exitcodes.USAGE:
+        message += " (is rbee-hive on this pool older than llorch? it needs `pool report`)"
+    return _failure(pool, message, result.kind)
+
+
+def _failure(pool: Pool, message: str, kind: str) -> dict[str, Any]:
+    return {"ok": False, "error": message, "kind": kind}
+
+
+def _report_arguments(args: argparse.Namespace) -> list[str]:
+    arguments = ["--color", "never", "pool", "report", "--json"]
+    if args.fit:
+        arguments.append(f"--fit={args.fit}")
+        if args.ctx is not None:
+            arguments.append(f"--ctx={args.ctx}")
+        arguments.append(f"--kv-type={args.kv_type}")
+    return arguments
+
+
+# -- the fleet document -------------------------------------------------------------------------
+
+
+def _matches(entry: dict[str, Any], wanted: str) -> bool:
+    repo = (entry.get("metadata") or {}).get("repo") or ""
+    return bool(
+        str(entry.get("id", "")).lower() == wanted.lower() or repo.lower() == wanted.lower()
+    )
+
+
+def fleet_document(
+    pools: list[Pool], answers: list[dict[str, Any]], model: str | None = None
+) -> dict[str, Any]:
+    """`{"pools": {POOL: {...}}, "models": [{"id", "name", "repo", "pools": {...}}]}`.
+
+    Rows are matched by id (any case); rows of the same repo follow each other.
+    """
+    pool_part: dict[str, Any] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for pool, answer in zip(pools, answers, strict=True):
+        if not answer.get("ok"):
+            pool_part[pool.name] = {
+                "ok": False,
+                "error": answer.get("error", ""),
+                "kind": answer.get("kind", ""),
+            }
+            continue
+        entries = [e for e in answer.get("models", []) if isinstance(e, dict)]
+        on_disk = sum(float(e.get("size_gb") or 0) for e in entries if e.get("downloaded"))
+        summary: dict[str, Any] = {
+            "ok": True,
+            "free_bytes": answer.get("free_bytes"),
+            "models_dir": answer.get("models_dir"),
+            "catalog": answer.get("catalog_path"),
+            "version": answer.get("version"),
+            "models": len(entries),
+            "downloaded": sum(1 for e in entries if e.get("downloaded")),
+            "size_gb_on_disk": round(on_disk, 3),
+        }
+        if "fit" in answer:
+            summary["fit"] = answer["fit"]
+        if "hardware" in answer:
+            summary["hardware"] = answer["hardware"]
+        pool_part[pool.name] = summary
+        for entry in entries:
+            if model is not None and not _matches(entry, model):
+                continue
+            key = str(entry.get("id", "")).lower()
+            repo = (entry.get("metadata") or {}).get("repo")
+            row = rows.setdefault(
+                key,
+                {"id": entry.get("id"), "name": entry.get("name"), "repo": repo, "pools": {}},
+            )
+            row["repo"] = row["repo"] or repo
+            row["pools"][pool.name] = {
+                "downloaded": bool(entry.get("downloaded")),
+                "size_gb": entry.get("size_gb"),
+                "path": entry.get("path"),
+            }
+    ordered = sorted(
+        rows.values(),
+        key=lambda row: ((row["repo"] or row["id"] or "").lower(), str(row["id"]).lower()),
+    )
+    return {"pools": pool_part, "models": ordered}
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def _gb(size: Any) -> str:
+    return f"{float(size or 0):.1f} GB"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _free(n_bytes: object) -> str:
+    if not isinstance(n_bytes, int):
+        return "? free"
+    return f"{n_bytes / 1e9:.1f} GB free"
+
+
+def _table(rows: list[list[str]], style: Styler) -> list[str]:
+    widths = [max(cell_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for number, row in enumerate(rows):
+        line = "  ".join(pad(cell, width) for cell, width in zip(row, widths, strict=True))
+        line = line.rstrip()
+        lines.append(style(line, "bold") if number == 0 else line)
+    return lines
+
+
+def render_fleet(document: dict[str, Any], style: Styler) -> list[str]:
+    pools = document["pools"]
+    names = list(pools)
+    header = ["MODEL", "REPO"] + [
+        printable(name) + ("" if pools[name]["ok"] else " (unreachable)") for name in names
+    ]
+    rows = [header]
+    for model in document["models"]:
+        row = [printable(str(model["id"])), printable(str(model["repo"] or "-"))]
+        for name in names:
+            if not pools[name]["ok"]:
+                row.append(UNREACHABLE)
+                continue
+            cell = model["pools"].get(name)
+            if cell is None:
+                row.append(ABSENT)
+            elif cell["downloaded"]:
+                row.append(f"{DOWNLOADED} {_gb(cell['size_gb'])}")
+            else:
+                row.append(f"{REGISTERED} registered")
+        rows.append(row)
+    lines = _table(rows, style)
+    if not document["models"]:
+        lines.append("(no models on the pools that answered)")
+    lines.append("")
+    width = max(len(printable(name)) for name in names)
+    for name in names:
+        summary = pools[name]
+        label = printable(name).ljust(width)
+        if summary["ok"]:
+            lines.append(
+                f"{label}  {_count(summary['models'], 'model')} "
+                f"({summary['downloaded']} downloaded), "
+                f"{_gb(summary['size_gb_on_disk'])} on disk, {_free(summary['free_bytes'])} "
+                f"at {printable(str(summary['models_dir']))}"
+            )
+        else:
+            lines.append(
+                f"{label}  {style('unreachable', 'red')} ({summary['kind']}): "
+                f"{printable(str(summary['error']))}"
+            )
+    return lines
+
+
+def render_model(document: dict[str, Any], wanted: str, style: Styler) -> list[str]:
+    """`--model`: one line per pool that has it, with path, size and downloaded."""
+    rows = [["POOL", "ID", "DOWNLOADED", "SIZE", "PATH"]]
+    for name in document["pools"]:
+        for model in document["models"]:
+            cell = model["pools"].get(name)
+            if cell is None:
+                continue
+            rows.append(
+                [
+                    printable(name),
+                    printable(str(model["id"])),
+                    "yes" if cell["downloaded"] else "no",
+                    _gb(cell["size_gb"]),
+                    printable(str(cell["path"])),
+                ]
+            )
+    lines = _table(rows, style) if len(rows) > 1 else []
+    if not document["models"]:
+        lines.append(f"{printable(wanted)} is on none of the pools that answered")
+    for name, summary in document["pools"].items():
+        if not summary["ok"]:
+            lines.append(
+                f"{printable(name)}: {style('unreachable', 'red')} ({summary['kind']}): "
+                f"{printable(str(summary['error']))}"
+            )
+    return lines
+
+
+def render_fit(document: dict[str, Any], model_id: str, style: Styler) -> list[str]:
+    """`--fit`: the verdict per pool."""
+    from rbee.fit import gib
+
+    rows = [["POOL", "BACKEND", "GPU BUDGET", "NEEDS", "VERDICT"]]
+    for name, summary in document["pools"].items():
+        if not summary["ok"]:
+            rows.append([printable(name), "?", "?", "?", f"unreachable: {summary['error']}"])
+            continue
+        fit = summary.get("fit") or {}
+        hardware = summary.get("hardware") or {}
+        backend = str(hardware.get("backend", "?"))
+        if not hardware:
+            budget = "?"
+        elif hardware.get("gpu_budget_bytes") is None:
+            budget = "none"
+        else:
+            budget = gib(hardware["gpu_budget_bytes"])
+        if "error" in fit:
+            rows.append([printable(name), backend, budget, "-", printable(str(fit["error"]))])
+            continue
+        estimate = fit.get("estimate") or {}
+        verdict = fit.get("verdict") or {}
+        rows.append(
+            [
+                printable(name),
+                backend,
+                budget,
+                gib(estimate.get("total_bytes")),
+                printable(str(verdict.get("message", "?"))),
+            ]
+        )
+    return [f"fit of {printable(model_id)}:", *_table(rows, style)]
+
+
+def run_fleet(args: argparse.Namespace) -> int:
+    pools, runner = _pools(args)
+    arguments = _report_arguments(args)
+    answers = list(
+        in_order(pools, lambda pool: _ask(runner, pool, arguments), parallelism(args), runner)
+    )
+    document = fleet_document(pools, answers, args.model)
+    failed = any(not summary["ok"] for summary in document["pools"].values())
+    status = exitcodes.FAILURE if failed else exitcodes.OK
+    if args.model is not None and not document["models"]:
+        status = exitcodes.FAILURE
+    out = output(args)
+    if args.json:
+        out.json(document)
+        return status
+    style = out.style
+    if args.fit:
+        lines = render_fit(document, args.fit, style)
+    elif args.model is not None:
+        lines = render_model(document, args.model, style)
+    else:
+        lines = render_fleet(document, style)
+    out.lines(lines)
+    return status
+
+
+# -- llorch pool info ---------------------------------------------------------------------------
+
+
+def run_pool_info(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    pools = select_pools(args, config)
+    runner = make_runner(args, config)
+    arguments = ["--color", "never", "pool", "info", "--json"]
+    answers = in_order(pools, lambda pool: _ask(runner, pool, arguments), parallelism(args), runner)
+    out = output(args)
+    status = exitcodes.OK
+    if args.json:
+        document = {}
+        for pool, answer in zip(pools, answers, strict=True):
+            document[pool.name] = answer
+            status = status if answer["ok"] else exitcodes.FAILURE
+        out.json(document)
+        return status
+    from rbee.hardware import GPU, DiskInfo, PoolInfo, ToolReport
+    from rbee.hive.commands.pool import info_lines
+
+    style = out.style
+    for index, (pool, answer) in enumerate(zip(pools, answers, strict=True)):
+        if not answer["ok"]:
+            status = exitcodes.FAILURE
+            report(f"{pool.name}: {answer['error']}")
+            continue
+        try:
+            info = PoolInfo(
+                version=answer["version"],
+                pool_id=answer["pool_id"],
+                os=answer["os"],
+                machine=answer["machine"],
+                cpu=answer.get("cpu"),
+                cpu_cores=answer["cpu_cores"],
+                ram_total_bytes=answer.get("ram_total_bytes"),
+                ram_available_bytes=answer.get("ram_available_bytes"),
+                gpus=[GPU(**gpu) for gpu in answer.get("gpus", [])],
+                gpu_budget_bytes=answer.get("gpu_budget_bytes"),
+                budget_source=answer.get("budget_source", "none"),
+                tools=[ToolReport(**tool) for tool in answer.get("tools", [])],
+                disk=DiskInfo(**answer["disk"]) if answer.get("disk") else None,
+            )
+        except (KeyError, TypeError) as exc:
+            status = exitcodes.FAILURE
+            report(f"{pool.name}: rbee-hive's `pool info` answer lacks {exc}")
+            continue
+        header = ("\n" if index else "") + style(f"==> {pool.name} <==", "bold")
+        out.lines([header, *info_lines(info)])
+        out.stdout.flush()
+    return status
