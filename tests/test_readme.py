@@ -15,7 +15,8 @@ A step fails when it exits non-zero, or when the README shows output under it an
 something else. Output is compared line by line (trailing spaces ignored); a line that is just
 `...` stands for any number of lines, so the README can show the lines that matter (ids, counts,
 the table's shape) and elide the rest. A command with no output under it is checked for its exit
-code only. stderr is not compared (hints live there).
+code only. stderr is not compared (hints live there). A line of its own starting with `#` in a
+console block is a comment, neither command nor output.
 
 Adding cases:
 - A new `$ rbee-hive ...` or `$ llorch ...` line in the README needs nothing here: it runs.
@@ -83,6 +84,8 @@ def console_steps(text: str, first_line: int = 0) -> list[Step]:
     """Every `$ ` command in the ```console blocks of `text`, with the output shown under it.
 
     A line ending in `\\` continues on the next; a `$ ` line or the block's end ends the output.
+    A line of its own starting with `#` is a comment, neither command nor output; a `# ...`
+    after a command is the shell's comment (bash drops it).
     """
     steps: list[Step] = []
     inside = False
@@ -98,6 +101,8 @@ def console_steps(text: str, first_line: int = 0) -> list[Step]:
             steps[-1].command += "\n" + line
         elif line.startswith("$ "):
             steps.append(Step(number, line[2:]))
+        elif line.startswith("#"):
+            continue  # a comment line of the README's, not output
         elif steps:
             steps[-1].expected.append(line.rstrip())
         continued = line.endswith("\\")
@@ -219,6 +224,7 @@ def test_the_parser_reads_commands_continuations_comments_and_output() -> None:
             '$ rbee-hive models register a --name "A b" \\',
             "      --architecture llama   # a comment",
             "✅ Model a registered",
+            "# a comment line, not output",
             "$ llorch pool list",
             "```",
             "```python",
@@ -229,7 +235,7 @@ def test_the_parser_reads_commands_continuations_comments_and_output() -> None:
     steps = console_steps(text)
     assert [(s.line, s.program, s.expected) for s in steps] == [
         (3, "rbee-hive", ["✅ Model a registered"]),
-        (6, "llorch", []),
+        (7, "llorch", []),
     ]
     assert steps[0].command.endswith("\\\n      --architecture llama   # a comment")
     assert matches(["a", "...", "d"], ["a", "b", "c", "d"])

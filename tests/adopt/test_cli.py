@@ -147,3 +147,22 @@ def test_verify_and_scan_agree_with_what_adopt_recorded(machine: Machine) -> Non
     assert "Verified 3 model(s): 3 ok, 0 failed" in verify.stdout
     scan = machine.hive("models", "scan", "--json")
     assert json.loads(scan.stdout)["changed"] == []
+
+
+def test_when_the_store_removes_adopted_files_verify_and_scan_say_so(machine: Machine) -> None:
+    """The spec's absolute paths: files another tool owns may go; rbee reports, never writes."""
+    from tests.adopt.conftest import sha256
+
+    model = machine.gguf(name="L")
+    projector = machine.projector()
+    machine.ollama.add("llava", "7b", model, projector=projector)
+    assert machine.hive("models", "adopt", "-q").returncode == 0
+    (machine.ollama.root / "blobs" / f"sha256-{sha256(projector)}").unlink()
+    verify = machine.hive("models", "verify")
+    assert verify.returncode == 1
+    assert "missing" in verify.stdout
+    assert f"sha256-{sha256(projector)}" in verify.stdout
+    (machine.ollama.root / "blobs" / f"sha256-{sha256(model)}").unlink()
+    scan = machine.hive("models", "scan", "--json")
+    assert json.loads(scan.stdout)["changed"] == ["llava-7b"]
+    assert machine.entries()["llava-7b"]["downloaded"] is False

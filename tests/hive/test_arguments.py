@@ -9,14 +9,15 @@ import sys
 import pytest
 
 import rbee.hive.arguments as hive_arguments
+import rbee.hive.entry_options as entry_options
 from rbee.cli.parsing import ArgumentParser
 
 
 def test_choices_are_the_catalogs_own() -> None:
     from rbee.catalog import BACKENDS, FORMATS
 
-    assert hive_arguments.BACKEND_CHOICES == BACKENDS
-    assert hive_arguments.FORMAT_CHOICES == FORMATS
+    assert entry_options.BACKEND_CHOICES == BACKENDS
+    assert entry_options.FORMAT_CHOICES == FORMATS
 
 
 def test_importing_the_arguments_costs_no_catalog_import() -> None:

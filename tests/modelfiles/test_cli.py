@@ -327,14 +327,15 @@ def test_hostile_strings_in_files_never_reach_the_terminal_raw(tmp_path: Path) -
     assert document["name"] == "\x1b]0;PWNED\x07Evil\x1b[2J"
 
 
-def test_hostile_names_in_disagreements_are_escaped_once(tmp_path: Path) -> None:
+def test_a_hostile_name_in_the_files_reaches_neither_register_nor_scan(tmp_path: Path) -> None:
+    # The display name is the user's: a file's `general.name` is never reported as a
+    # disagreement, so a hostile one is never printed by register or scan at all.
     evil = "Evil\x1b]0;pwned\x07 \u202egnp.exe"
-    shown = "'Evil\\x1b]0;pwned\\x07 \\u202egnp.exe'"  # one backslash per escape, as inspect shows
     write_gguf(tmp_path / ".test-models" / "evil" / "e.gguf", name=evil)
     registered = hive(tmp_path, "register", "evil", "--name", "Calm", "--architecture", "llama")
     assert registered.returncode == 0, registered.stderr
-    assert f"note: evil: name is 'Calm' but the files say {shown}\n" in registered.stderr
     out = ok(tmp_path, "scan")
-    assert f"name: registered 'Calm', the files say {shown} (left as registered;" in out
+    assert "name" not in registered.stderr
+    assert "name:" not in out
     for control in ("\x1b", "\x07", "\u202e"):
         assert control not in out + registered.stderr

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import time
 
 import pytest
 
+from rbee.catalog import ModelEntry, edit_catalog
+from rbee.catalog.record import FileDigest, make_record
 from tests.keeper.conftest import HIVE_POOLS
 from tests.verify.conftest import Keeper, write_safetensors_model
 
@@ -90,3 +97,127 @@ def test_verify_json_several_pools_one_failing(keeper: Keeper) -> None:
     assert failed["error"] == "verify: not ok: st (1 missing)"
     assert failed["result"]["failed"] == ["st"]
     assert f"error: {WORKSTATION}: verify: not ok: st (1 missing)" in result.stderr.decode()
+
+
+def _hive_verify_processes() -> list[int]:
+    """The rbee-hive verify processes llorch started on the (local) fake pools."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                words = file.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--stop-on-stdin-eof" in words and b"verify" in words:
+            found.append(int(entry))
+    return found
+
+
+def test_per_file_lines_come_as_they_go_and_ctrl_c_stops_the_pools(keeper: Keeper) -> None:
+    """Off a terminal each pool's per-file lines are relayed under its name; Ctrl-C on llorch
+    ends the hashing on the pools (two 500 GB sparse files would take minutes)."""
+    for seed, pool in enumerate(HIVE_POOLS):
+        _pool_with_a_model(keeper, pool, seed)
+        assert keeper.hive_locally(pool, "models", "record", "st").returncode == 0
+    lines = keeper.run("pool", "models", "verify", "--all")
+    assert lines.returncode == 0, lines.stderr
+    err = lines.stderr.decode().splitlines()
+    # (The files finish in any order: two are hashed at once.)
+    assert any(
+        line.startswith(f"{MAC}: [") and line.endswith("] ok  st/model.safetensors  2.3 kB")
+        for line in err
+    )
+    assert sum(line.startswith(f"{WORKSTATION}: [") for line in err) == 3
+
+    folder = keeper.workdir(MAC) / "huge"
+    folder.mkdir()
+    files = []
+    for name in ("a.gguf", "b.gguf"):
+        with open(folder / name, "wb") as file:
+            file.truncate(500 * 10**9)
+        files.append(FileDigest(name, 500 * 10**9, "0" * 64))
+    with edit_catalog(keeper.catalog_path(MAC)) as catalog:
+        catalog.add_model(
+            ModelEntry(
+                id="huge",
+                name="Huge",
+                architecture="llama",
+                path="huge",
+                format="gguf",
+                record=make_record({"type": "local"}, files),
+            )
+        )
+    process = subprocess.Popen(
+        [keeper.llorch, "pool", "models", "verify", "huge", "--host", MAC],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=keeper.env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _hive_verify_processes():
+            assert time.monotonic() < deadline, "rbee-hive verify never started on the pool"
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+        deadline = time.monotonic() + 60
+        while _hive_verify_processes():
+            assert time.monotonic() < deadline, "rbee-hive verify still runs on the pool"
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        shutil.rmtree(folder)
+
+
+def test_llorch_draws_one_line_per_pool_on_a_terminal(keeper: Keeper) -> None:
+    import pty
+    import threading
+
+    for seed, pool in enumerate(HIVE_POOLS):
+        _pool_with_a_model(keeper, pool, seed)
+        assert keeper.hive_locally(pool, "models", "record", "st").returncode == 0
+    (keeper.workdir(MAC) / ".test-models" / "st" / "config.json").write_text("{}")
+    main, secondary = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(main, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        done = subprocess.run(
+            [keeper.llorch, "pool", "models", "verify", "--all"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env=keeper.env,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(secondary)
+        reader.join(timeout=30)
+        os.close(main)
+    terminal = b"".join(chunks).decode()
+    assert done.returncode == 1
+    assert "verify 1 model(s)" in terminal  # the pools' task, on llorch's board
+    assert f"{MAC}" in terminal
+    assert "rbee-progress" not in terminal  # the pools' machine lines are drawn, not shown
+    assert f"error: {MAC}: verify: not ok: st (1 changed)" in terminal
+    report = done.stdout.decode()
+    assert f"==> {MAC} <==" in report
+    assert "st: changed config.json" in report

@@ -325,9 +325,11 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="a model without a record is a failure too"
     )
+    # Plumbing for llorch, as for download: machine-readable progress, and stop with its ssh.
     parser.add_argument(
         "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
     )
+    parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json",
@@ -348,6 +350,7 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
     )
+    parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json",
@@ -482,9 +485,9 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
         "make entries true to the files on disk",
         "Read each model's files (at its path under the pool's root) and update downloaded,\n"
         "size_gb, format and the metadata they reveal (context_length, vocab_size, quantization,\n"
-        "parameters). name, architecture and backends are yours: where the files disagree,\n"
-        "scan reports it and changes nothing. A model whose files are gone becomes not\n"
-        "downloaded; its entry stays.",
+        "parameters). architecture and backends are yours: where the files disagree, scan\n"
+        "reports it and changes nothing. The name is yours too, and never compared. A model\n"
+        "whose files are gone becomes not downloaded; its entry stays.",
         add_scan_arguments,
         "rbee.hive.commands.scan:run",
         examples=(

@@ -40,7 +40,12 @@ REMOTE_SUBCOMMANDS = (
 )
 """The `rbee-hive models` subcommands offered remotely; adding one is one line here."""
 
-REMOTE_HANDLERS = {"download": "rbee.keeper.commands.download:run"}
+REMOTE_HANDLERS = {
+    "download": "rbee.keeper.commands.download:run",
+    # Long runs too: progress relayed as it comes, Ctrl-C stops the pools' hashing.
+    "verify": "rbee.keeper.commands.download:run",
+    "record": "rbee.keeper.commands.download:run",
+}
 """Subcommands with a handler of their own (default: `rbee.keeper.commands.models:run`)."""
 
 DEFAULT_PARALLEL = 8

@@ -389,7 +389,7 @@ class Change(FrozenRecord):
 
 
 class Disagreement(FrozenRecord):
-    """A user-owned field (`name`, `architecture`, `backends`) the files contradict."""
+    """A user-owned field (`architecture`, `backends`) the files contradict."""
 
     _fields = ("field", "registered", "on_disk")
 
@@ -492,22 +492,13 @@ def scan_entry(entry: ModelEntry, root: str | os.PathLike[str]) -> ScanResult:
     return result
 
 
-_NAME_SEPARATORS = re.compile(r"[\s_-]+")
-
-
-def _name_key(name: str) -> str:
-    """A name as compared with the files' own: "Qwen2.5 0.5B Instruct" is "Qwen2.5-0.5B-Instruct".
-
-    GGUF writers spell `general.name` with dashes or underscores where people write spaces;
-    reporting that on every scan would bury the disagreements that matter.
-    """
-    return _NAME_SEPARATORS.sub(" ", name).strip().casefold()
-
-
 def disagreements(entry: ModelEntry, info: ModelInfo) -> list[Disagreement]:
+    """Where the files contradict a user-owned field that matters to running the model.
+
+    The display name is never one: it is the user's, and a GGUF's `general.name` ("Qwen2.5-0.5B-
+    Instruct", or whatever a converter wrote) says nothing about whether the entry is right.
+    """
     found: list[Disagreement] = []
-    if info.name and _name_key(info.name) != _name_key(str(entry.name)):
-        found.append(Disagreement("name", entry.name, info.name))
     if info.architecture and info.architecture != entry.architecture:
         found.append(Disagreement("architecture", entry.architecture, info.architecture))
     if info.backends is not None:

@@ -1,7 +1,8 @@
 """Other tools' model stores, each read the way its own tool reads it, to adopt models in place.
 
 One module per store, each with `locate(environ) -> str | None` (where the tool keeps its models
-on this machine, or None when it has none) and `scan(location) -> StoreScan`:
+on this machine, or None when it has none) and `scan(location) -> StoreScan` (`folders` has only
+`scan(path)`):
 
 - `rbee.stores.hf`: the Hugging Face cache (`HF_HUB_CACHE`, else `HF_HOME/hub`, else
   `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`);

@@ -8,8 +8,9 @@
 
 For each entry (all of them, or `ids`), its files are read (`rbee.modelfiles.scan_entry`) and
 compared: `downloaded`, `size_gb`, `format` and the metadata the headers reveal are changes;
-what the user owns (`name`, `architecture`, `backends`) is never changed, only reported as a
-disagreement. The rules:
+what the user owns (`name`, `architecture`, `backends`) is never changed: the architecture
+and backends are reported as a disagreement where the files contradict them, the display name
+never is. The rules:
 
 - Every id is looked up first: an unknown id is `ModelNotFoundError` and nothing is read.
 - The files are read **without** the catalog's lock: reading a large or hostile model can take

@@ -17,6 +17,10 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
     from rbee.cli.style import printable
     from rbee.workflows.verify import record_models
 
+    if getattr(args, "stop_on_stdin_eof", False):  # llorch's ssh went away: stop hashing
+        from rbee.hive.commands.download import _stop_when_stdin_closes
+
+        _stop_when_stdin_closes()
     progress = make_progress(
         hive.out.stderr, quiet=hive.quiet, mode=getattr(args, "progress", None) or "auto"
     )

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         "--color",
         "always" if colored else "never",
         "models",
-        "download",
+        args.models_command,  # download, verify, record: the same streaming relay
         f"--progress={mode}",
         "--stop-on-stdin-eof",
         *forwarded,
