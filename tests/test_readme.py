@@ -7,6 +7,10 @@ with the console scripts of this interpreter first on PATH:
 - `rbee-hive` lines run in one fresh, empty pool root (the current directory, as the README says),
   into which only the checkout's `examples/` is copied; `RBEE_POOL_ID=mac.home.arpa`, as the
   README's table shows.
+- `models download` lines (local and remote) fetch from a local server that speaks the Hub's
+  protocol (`tests/hubserver.py`) serving a stand-in for Qwen/Qwen2.5-0.5B-Instruct, named by
+  `HF_ENDPOINT` as the README says a mirror is; `HOME` is a fresh folder, so `adopt` finds no
+  store of the machine's.
 - `llorch` lines run from that same directory against real sshd pools on 127.0.0.1
   (`mac.home.arpa` and `workstation.home.arpa`, from `bench/sshhosts.py`, the suite's own fake
   pools), whose catalogs start empty; their pools file is `RBEE_POOLS`.
@@ -31,6 +35,7 @@ Adding cases:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -135,27 +140,49 @@ class Context:
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
 
-def write_qwen_files(context: Context) -> dict[str, str]:
-    """The README: "Once a model's files are in its folder ...": a Qwen2.5 0.5B GGUF as
-    llama.cpp's own writer lays it out (the header of the real one; tiny tensors)."""
-    from tests.modelfiles.conftest import write_gguf
+def write_qwen_repo(folder: Path) -> None:
+    """A stand-in for the Hub's Qwen/Qwen2.5-0.5B-Instruct: its real config.json values and file
+    names, tokenizer files, and one small tensor written by `safetensors` (7.3 MB, not 988)."""
+    import numpy as np
+    from safetensors.numpy import save_file
 
-    folder = context.root / ".test-models" / "qwen-0.5b"
-    if not folder.exists():
-        write_gguf(
-            folder / "qwen2.5-0.5b-instruct-q4_k_m.gguf",
-            arch="qwen2",
-            name="Qwen2.5 0.5B Instruct",
-            context_length=32768,
-            vocab_size=151936,
-            file_type=15,  # Q4_K_M
-        )
-    return {}
+    folder.mkdir(parents=True)
+    config = {
+        "architectures": ["Qwen2ForCausalLM"],
+        "model_type": "qwen2",
+        "hidden_size": 896,
+        "intermediate_size": 4864,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 14,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 32768,
+        "vocab_size": 151936,
+        "torch_dtype": "bfloat16",
+        "tie_word_embeddings": True,
+        "rope_theta": 1000000.0,
+    }
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    (folder / "generation_config.json").write_text('{"do_sample": true}')
+    (folder / "tokenizer.json").write_text('{"version": "1.0", "model": {"type": "BPE"}}')
+    (folder / "tokenizer_config.json").write_text('{"model_max_length": 131072}')
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    (folder / "vocab.json").write_text('{"a": 0}')
+    (folder / "README.md").write_text("# Qwen2.5-0.5B-Instruct\n")
+    weights = np.random.default_rng(0).standard_normal((4096, 896)).astype(np.float16)
+    save_file({"model.embed_tokens.weight": weights}, str(folder / "model.safetensors"))
 
 
-PREPARATIONS: list[tuple[str, Callable[[Context], dict[str, str]]]] = [
-    (r"models inspect \.test-models/qwen-0\.5b", write_qwen_files),
-]
+def hub_environment(hub_url: str, hf_home: Path) -> dict[str, str]:
+    """What the README's prose asks of a pool without the Hub: a mirror in `HF_ENDPOINT`."""
+    return {
+        "HF_ENDPOINT": hub_url,
+        "HF_HOME": str(hf_home),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_XET": "1",
+    }
+
+
+PREPARATIONS: list[tuple[str, Callable[[Context], dict[str, str]]]] = []
 """(regular expression searched in the command, preparation): see the module's docstring."""
 
 
@@ -181,21 +208,43 @@ def run_step(step: Step, context: Context) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def remote_pools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Two real sshd pools and the environment llorch needs to reach them."""
+def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local server speaking the Hub's protocol, serving the stand-in Qwen repo."""
+    from tests.hubserver import FakeHub
+
+    folder = tmp_path_factory.mktemp("readme-hub") / "Qwen2.5-0.5B-Instruct"
+    write_qwen_repo(folder)
+    with FakeHub() as hub:
+        hub.repo("Qwen/Qwen2.5-0.5B-Instruct").add_folder(folder)
+        yield hub.url
+
+
+@pytest.fixture(scope="module")
+def remote_pools(
+    tmp_path_factory: pytest.TempPathFactory, hub_url: str
+) -> Iterator[dict[str, str]]:
+    """Two real sshd pools (each with the Hub mirror) and the environment llorch needs."""
+    import shlex
+
     from bench.sshhosts import SshHosts
 
     directory = tmp_path_factory.mktemp("readme-pools")
     with SshHosts(directory / "hosts") as hosts:
         for name in REMOTE_POOLS:
-            hosts.add_pool(name)
+            exports = hub_environment(hub_url, directory / "hf" / name)
+            hosts.add_pool(
+                name,
+                bashrc_extra="".join(
+                    f"export {key}={shlex.quote(value)}\n" for key, value in exports.items()
+                ),
+            )
         pools_file = directory / "pools.toml"
         pools_file.write_text("".join(f'[pools."{n}"]\nssh = "{n}"\n\n' for n in REMOTE_POOLS))
         yield {"RBEE_POOLS": str(pools_file), "RBEE_SSH_COMMAND": hosts.ssh_command}
 
 
 @pytest.fixture
-def context(tmp_path: Path, remote_pools: dict[str, str]) -> Iterator[Context]:
+def context(tmp_path: Path, remote_pools: dict[str, str], hub_url: str) -> Iterator[Context]:
     root = tmp_path / "pool"
     root.mkdir()
     shutil.copytree(REPO / "examples", root / "examples")
@@ -207,6 +256,8 @@ def context(tmp_path: Path, remote_pools: dict[str, str]) -> Iterator[Context]:
     env.update(remote_pools)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["RBEE_POOL_ID"] = POOL_ID
+    env["HOME"] = str(tmp_path / "home")  # `adopt` looks in ~/.ollama and the other stores
+    env.update(hub_environment(hub_url, tmp_path / "hf"))
     made = Context(root, env)
     yield made
     for cleanup in reversed(made.cleanups):

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 import rbee.hive.arguments as hive_arguments
-import rbee.hive.entry_options as entry_options
 from rbee.cli.parsing import ArgumentParser
+from rbee.hive import entry_options
 
 
 def test_choices_are_the_catalogs_own() -> None:

@@ -1,4 +1,6 @@
-"""A closed output pipe (`rbee-hive models scan | head -1`) is not an error.
+"""The process's standard streams: a closed output pipe is not an error; a closed stdin stops.
+
+A closed output pipe (`rbee-hive models scan | head -1`) is not an error.
 
 When whoever reads our stdout (or stderr) goes away, the rest of what we write there is dropped:
 the stream is pointed at `/dev/null` and the command carries on to its end, so its exit code is
@@ -89,3 +91,29 @@ def guard_output() -> Callable[[], None]:
             sys.stderr = saved[1]
 
     return restore
+
+
+def stop_when_stdin_closes() -> None:
+    """Interrupt this process (as Ctrl-C would) when stdin reaches its end.
+
+    For the long-running commands llorch runs over ssh (`--stop-on-stdin-eof`): when llorch's ssh
+    goes away, a download or a hash nobody waits for must stop (a download keeps its partial
+    files for a rerun).
+    """
+    import signal
+    import threading
+
+    stdin = sys.stdin.fileno()
+    main: int = threading.main_thread().ident or 0
+
+    def watch() -> None:
+        try:
+            while os.read(stdin, 65536):
+                pass
+        except (OSError, ValueError):
+            pass
+        # To the main thread itself: a signal that lands on this thread would leave the main
+        # thread asleep in its socket wait until the next byte.
+        signal.pthread_kill(main, signal.SIGINT)
+
+    threading.Thread(target=watch, daemon=True).start()

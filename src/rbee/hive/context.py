@@ -14,6 +14,10 @@ from collections.abc import Mapping
 
 from rbee.cli.output import Output
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from rbee.workflows.progress import Progress
+
 DEFAULT_CATALOG_PATH = ".test-models/catalog.json"
 """`rbee.catalog.DEFAULT_CATALOG_PATH`, relative to the pool's root."""
 
@@ -65,6 +69,21 @@ class Hive:
         if output is None:
             output = Output(self.color, honour_environment=given_color is None)
         self.out = output
+
+    def long_running_progress(self, args: argparse.Namespace) -> Progress:
+        """The progress on stderr for a long-running command (download, verify, record, adopt).
+
+        Honours `-q` and the hidden plumbing options llorch passes: `--progress` (json, to draw
+        one line per pool) and `--stop-on-stdin-eof` (llorch's ssh went away: stop as on Ctrl-C).
+        """
+        from rbee.cli.progress import make_progress
+
+        if getattr(args, "stop_on_stdin_eof", False):
+            from rbee.cli.streams import stop_when_stdin_closes
+
+            stop_when_stdin_closes()
+        mode = getattr(args, "progress", None) or "auto"
+        return make_progress(self.out.stderr, quiet=self.quiet, mode=mode)
 
     def require_root(self) -> None:
         """Refuse to create a catalog under a pool root that does not exist (a typo, likely)."""

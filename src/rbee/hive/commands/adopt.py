@@ -17,11 +17,10 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, hive: Hive) -> int:
-    from rbee.cli.progress import make_progress
     from rbee.workflows.adopt import adopt_models
 
     hive.require_root()
-    progress = make_progress(hive.out.stderr, quiet=hive.quiet)
+    progress = hive.long_running_progress(args)
     report = adopt_models(
         hive.catalog_path,
         hive.root,

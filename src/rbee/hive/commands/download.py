@@ -17,18 +17,13 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace, hive: Hive) -> int:
     from rbee.catalog import load_catalog
-    from rbee.cli.progress import make_progress
     from rbee.workflows.download import download_model
 
     ids = list(dict.fromkeys(args.ids))
     catalog = load_catalog(hive.catalog_path, track_changes=False)
     for model_id in ids:
         catalog.get_model(model_id)  # every id known before any byte moves
-    if getattr(args, "stop_on_stdin_eof", False):
-        _stop_when_stdin_closes()
-    progress = make_progress(
-        hive.out.stderr, quiet=hive.quiet, mode=getattr(args, "progress", None) or "auto"
-    )
+    progress = hive.long_running_progress(args)
     results = []
     for model_id in ids:
         result = download_model(
@@ -49,30 +44,6 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
     if args.json:
         hive.out.json({"dry_run": bool(args.dry_run), "models": [r.to_dict() for r in results]})
     return 0
-
-
-def _stop_when_stdin_closes() -> None:
-    """Interrupt this process (as Ctrl-C would) when stdin reaches its end: llorch's ssh is
-    gone, and a download nobody waits for must stop, keeping its partial files."""
-    import os
-    import signal
-    import sys
-    import threading
-
-    stdin = sys.stdin.fileno()
-    main: int = threading.main_thread().ident or 0
-
-    def watch() -> None:
-        try:
-            while os.read(stdin, 65536):
-                pass
-        except (OSError, ValueError):
-            pass
-        # To the main thread itself: a signal that lands on this thread would leave the main
-        # thread asleep in its socket wait until the next byte.
-        signal.pthread_kill(main, signal.SIGINT)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def result_lines(result: DownloadResult, hive: Hive) -> list[str]:

@@ -13,17 +13,11 @@ from rbee.hive.context import Hive
 
 
 def run(args: argparse.Namespace, hive: Hive) -> int:
-    from rbee.cli.progress import format_bytes, make_progress
+    from rbee.cli.progress import format_bytes
     from rbee.cli.style import printable
     from rbee.workflows.verify import record_models
 
-    if getattr(args, "stop_on_stdin_eof", False):  # llorch's ssh went away: stop hashing
-        from rbee.hive.commands.download import _stop_when_stdin_closes
-
-        _stop_when_stdin_closes()
-    progress = make_progress(
-        hive.out.stderr, quiet=hive.quiet, mode=getattr(args, "progress", None) or "auto"
-    )
+    progress = hive.long_running_progress(args)
     report = record_models(
         hive.catalog_path, hive.root, args.ids, force=bool(args.force), progress=progress
     )

@@ -19,16 +19,9 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, hive: Hive) -> int:
-    from rbee.cli.progress import make_progress
     from rbee.workflows.verify import verify_models
 
-    if getattr(args, "stop_on_stdin_eof", False):  # llorch's ssh went away: stop hashing
-        from rbee.hive.commands.download import _stop_when_stdin_closes
-
-        _stop_when_stdin_closes()
-    progress = make_progress(
-        hive.out.stderr, quiet=hive.quiet, mode=getattr(args, "progress", None) or "auto"
-    )
+    progress = hive.long_running_progress(args)
     report = verify_models(
         hive.catalog_path, hive.root, args.ids, strict=bool(args.strict), progress=progress
     )
