@@ -34,7 +34,7 @@ venv: $(STAMP)
 # System packages the tests need, installed only when missing (CI and fresh machines run as root):
 # openssh-server/-client for the remote tests' own sshd hosts, zsh for the completion tests,
 # cargo (any: PATH, rustup's ~/.cargo/bin or Debian's) and Debian's serde crates for
-# tests/rust_compat, which compiles the seed's Rust catalog types offline against them.
+# tests/rust_compat, which compiles the original plan's Rust catalog types offline against them.
 CRATES := /usr/share/cargo/registry
 system-deps:
 	@missing=""; \
@@ -50,7 +50,7 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# `make demo` is the seed's WU2.4 on this machine: the four test models in the default catalog.
+# `make demo` registers the four test models in the default catalog, as the original plan did.
 # Idempotent: a second run skips all four and leaves the file untouched.
 demo: $(RUNTIME_STAMP)
 	$(BIN)/rbee-hive --catalog $(CATALOG) models register --from examples/test-models.toml

@@ -129,6 +129,26 @@ class PoolInfo:
             return "metal"
         return "cpu"
 
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> PoolInfo:
+        """The inverse of `to_dict` (a pool's `pool info --json`, read by llorch). Raises
+        KeyError or TypeError when a required key is missing or has the wrong shape."""
+        return cls(
+            version=document["version"],
+            pool_id=document["pool_id"],
+            os=document["os"],
+            machine=document["machine"],
+            cpu=document.get("cpu"),
+            cpu_cores=document["cpu_cores"],
+            ram_total_bytes=document.get("ram_total_bytes"),
+            ram_available_bytes=document.get("ram_available_bytes"),
+            gpus=[GPU(**gpu) for gpu in document.get("gpus", [])],
+            gpu_budget_bytes=document.get("gpu_budget_bytes"),
+            budget_source=document.get("budget_source", "none"),
+            tools=[ToolReport(**tool) for tool in document.get("tools", [])],
+            disk=DiskInfo(**document["disk"]) if document.get("disk") else None,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,

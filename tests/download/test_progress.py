@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import pty
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -26,6 +24,7 @@ from rbee.cli.progress import (
 from rbee.workflows.progress import NO_PROGRESS
 from tests.download.conftest import HIVE, SAFETENSORS_SELECTED, Pool, safetensors_repo
 from tests.hubserver import FakeHub
+from tests.terminal import run_with_stderr_on_a_terminal
 
 
 def test_formats() -> None:
@@ -126,31 +125,11 @@ def test_json_events_replay_onto_a_board() -> None:
 def test_console_script_draws_a_bar_on_a_terminal(pool: Pool, hub: FakeHub, tmp_path: Path) -> None:
     safetensors_repo(hub, tmp_path / "src")
     pool.register("tiny", "org/tiny-st")
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [str(HIVE), "models", "download", "tiny"],
-            cwd=pool.root,
-            env=pool.env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-        )
-        os.close(terminal)
-        captured = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            captured += chunk
-        out, _ = process.communicate(timeout=60)
-    finally:
-        os.close(controller)
+    process, text = run_with_stderr_on_a_terminal(
+        [str(HIVE), "models", "download", "tiny"], cwd=pool.root, env=pool.env(), timeout=60
+    )
+    out = process.stdout
     assert process.returncode == 0
-    text = captured.decode()
     assert "download tiny [" in text
     assert "\r\x1b[K" in text
     assert "✅ Model tiny downloaded" in out.decode()

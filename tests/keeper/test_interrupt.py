@@ -87,7 +87,9 @@ def _interrupt_while_hung(
             time.sleep(0.05)
         else:
             raise AssertionError(f"llorch never got to {hung} hung pools")
-        time.sleep(0.2)  # from reaping an ssh to recording its result: a few instructions
+        # From reaping an ssh to recording its result is a few instructions, but nothing outside
+        # llorch can see it: leave a loaded machine's scheduler ample time (not 0.2 s).
+        time.sleep(1.0)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=15)
     finally:

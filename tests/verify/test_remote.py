@@ -14,6 +14,7 @@ import pytest
 from rbee.catalog import ModelEntry, edit_catalog
 from rbee.catalog.record import FileDigest, make_record
 from tests.keeper.conftest import HIVE_POOLS
+from tests.terminal import run_with_stderr_on_a_terminal
 from tests.verify.conftest import Keeper, write_safetensors_model
 
 pytestmark = pytest.mark.ssh
@@ -163,7 +164,8 @@ def test_per_file_lines_come_as_they_go_and_ctrl_c_stops_the_pools(keeper: Keepe
             assert process.poll() is None, process.communicate()
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 130
+        process.communicate(timeout=60)  # read on: a full pipe must not hold llorch up
+        assert process.returncode == 130
         deadline = time.monotonic() + 60
         while _hive_verify_processes():
             assert time.monotonic() < deadline, "rbee-hive verify still runs on the pool"
@@ -176,43 +178,13 @@ def test_per_file_lines_come_as_they_go_and_ctrl_c_stops_the_pools(keeper: Keepe
 
 
 def test_llorch_draws_one_line_per_pool_on_a_terminal(keeper: Keeper) -> None:
-    import pty
-    import threading
-
     for seed, pool in enumerate(HIVE_POOLS):
         _pool_with_a_model(keeper, pool, seed)
         assert keeper.hive_locally(pool, "models", "record", "st").returncode == 0
     (keeper.workdir(MAC) / ".test-models" / "st" / "config.json").write_text("{}")
-    main, secondary = pty.openpty()
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(main, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    try:
-        done = subprocess.run(
-            [keeper.llorch, "pool", "models", "verify", "--all"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=secondary,
-            env=keeper.env,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        os.close(secondary)
-        reader.join(timeout=30)
-        os.close(main)
-    terminal = b"".join(chunks).decode()
+    done, terminal = run_with_stderr_on_a_terminal(
+        [keeper.llorch, "pool", "models", "verify", "--all"], env=keeper.env
+    )
     assert done.returncode == 1
     assert "verify 1 model(s)" in terminal  # the pools' task, on llorch's board
     assert f"{MAC}" in terminal

@@ -287,10 +287,14 @@ def test_verify_all_ok_changes_nothing(models: Pool, capsys: Capsys) -> None:
     assert {f["status"] for f in _files(document, "st").values()} == {"ok"}
     # The keys docs/verify.md documents.
     assert set(document) == {
-        "ok", "strict", "checked", "failed", "no_record", "catalog_changed", "note", "models",
+        "ok", "strict", "checked", "failed", "no_record", "not_downloaded", "catalog_changed",
+        "note", "models",
     }  # fmt: skip
     model = document["models"][0]
-    assert set(model) == {"id", "status", "directory", "source", "recorded_at", "files", "extra"}
+    assert set(model) == {
+        "id", "status", "directory", "source", "recorded_at", "downloaded", "repo", "files",
+        "extra",
+    }  # fmt: skip
     assert set(model["files"][0]) == {
         "path", "status", "size", "sha256", "recorded_size", "recorded_sha256", "reason",
     }  # fmt: skip
@@ -403,6 +407,44 @@ def test_verify_strict_fails_without_a_record(models: Pool, capsys: Capsys) -> N
     )
     code, document = models.json("models", "verify", "--strict", capsys=capsys)
     assert (code, document["ok"], document["strict"]) == (1, False, True)
+
+
+def test_verify_says_not_downloaded_when_there_is_nothing_to_record(
+    pool: Pool, capsys: Capsys
+) -> None:
+    """An entry without a record and without files gets the download hint, not the record hint
+    (following which failed with '... does not exist: nothing to record')."""
+    pool.ok(
+        "models", "register", "qwen-0.5b", "--name", "Qwen", "--architecture", "qwen2",
+        "--format", "safetensors", "--repo", "Qwen/Qwen2.5-0.5B-Instruct", capsys=capsys,
+    )  # fmt: skip
+    pool.register("plain", ".test-models/plain", "gguf", capsys=capsys)
+    write_gguf(pool.pool / ".test-models" / "bare" / "bare.gguf", name="Bare")
+    pool.register("bare", ".test-models/bare", "gguf", capsys=capsys)
+    result = pool.call("models", "verify", capsys=capsys)
+    assert result.code == 0
+    folder = pool.pool / ".test-models" / "plain"
+    assert result.out.splitlines() == [
+        "qwen-0.5b: not downloaded (get it with 'rbee-hive models download qwen-0.5b')",
+        f"plain: not downloaded, no model files in {folder}",
+        "bare: no record (make one with 'rbee-hive models record bare')",
+        "Verified 0 model(s): 0 ok, 0 failed; 1 without a record; 2 not downloaded",
+    ]
+    strict = pool.call("models", "verify", "--strict", "-q", capsys=capsys)
+    assert strict.code == 1
+    assert strict.err.splitlines()[-1] == (
+        "verify: not ok: qwen-0.5b (not downloaded), plain (not downloaded), bare (no record)"
+    )
+    code, document = pool.json("models", "verify", capsys=capsys)
+    assert code == 0
+    assert document["no_record"] == ["qwen-0.5b", "plain", "bare"]
+    assert document["not_downloaded"] == ["qwen-0.5b", "plain"]
+    by_id = {m["id"]: m for m in document["models"]}
+    assert (by_id["qwen-0.5b"]["downloaded"], by_id["qwen-0.5b"]["repo"]) == (
+        False,
+        "Qwen/Qwen2.5-0.5B-Instruct",
+    )
+    assert (by_id["bare"]["downloaded"], by_id["bare"]["repo"]) == (True, None)
 
 
 def test_record_then_verify_then_change_then_record_again(models: Pool, capsys: Capsys) -> None:
@@ -526,43 +568,11 @@ def test_record_needs_an_id(pool: Pool, capsys: Capsys) -> None:
 def test_verify_draws_a_bar_on_a_terminal(models: Pool) -> None:
     """stderr a terminal (stdout a pipe): the bar is redrawn in place, a changed file gets a
     line of its own, the report stays on stdout, and the bar is cleared at the end."""
-    import pty
-    import subprocess
-    import threading
-
     from tests.hive.conftest import HIVE
+    from tests.terminal import run_with_stderr_on_a_terminal
 
     (models.pool / ".test-models" / "st" / "tokenizer.json").write_text('{"changed": 1}')
-    main, secondary = pty.openpty()
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                data = os.read(main, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    try:
-        done = subprocess.run(
-            [str(HIVE), "models", "verify"],
-            cwd=models.pool,
-            stdout=subprocess.PIPE,
-            stderr=secondary,
-            stdin=subprocess.DEVNULL,
-            check=False,
-            timeout=120,
-        )
-    finally:
-        os.close(secondary)
-        reader.join(timeout=30)
-        os.close(main)
-    terminal = b"".join(chunks).decode()
+    done, terminal = run_with_stderr_on_a_terminal([str(HIVE), "models", "verify"], cwd=models.pool)
     assert done.returncode == 1
     assert "\r\x1b[K" in terminal
     assert "verify 2 model(s) [" in terminal
@@ -630,7 +640,9 @@ def test_ctrl_c_stops_hashing_at_once(pool: Pool) -> None:
             assert line, "verify ended before hashing started"
             started += '"event":"file_started"' in line
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 130
+        # Keep reading: progress events still on their way must not fill the pipe and block it.
+        process.communicate(timeout=60)
+        assert process.returncode == 130
     finally:
         if process.poll() is None:
             process.kill()

@@ -174,12 +174,6 @@ def test_fill_from_files_keeps_what_was_given_and_notes_disagreements(tmp_path: 
     assert fill_from_files(nothing, tmp_path) is nothing
 
 
-def test_fill_from_files_keeps_its_old_import_path() -> None:
-    from rbee.hive import model_files
-
-    assert model_files.fill_from_files is fill_from_files
-
-
 def test_update_merges_metadata_and_validates(catalog: Path) -> None:
     register_models(catalog, bundled_test_models(), pool_id="pool")
     result = update_model(catalog, "phi3", {"name": "Phi"}, {"repo": None, "parameters": 3})

@@ -31,6 +31,7 @@ from rbee.catalog.rules import (
     METADATA_INTEGER_KEYS,
     MODELS_DIR,
     OPTIONAL_ENTRY_FIELDS,
+    PATH_PATTERN,
     REPO_PATTERN,
     REPO_RE,
     TEXT_PATTERN,
@@ -38,6 +39,7 @@ from rbee.catalog.rules import (
     as_list,
     describe,
     extra_problem,
+    has_parent_part,
     is_int,
     json_value_problem,
     text_problem,
@@ -72,9 +74,9 @@ class ModelEntry:
     )
     path: str = field(
         metadata=constrained(
-            pattern=TEXT_PATTERN,
-            description="Where the model's files are: relative to the pool root, or absolute "
-            "when they are outside it (adopted in place).",
+            pattern=PATH_PATTERN,
+            description="Where the model's files are: relative to the pool root (no '..' "
+            "part), or absolute when they are outside it (adopted in place).",
         )
     )
     format: str = field(metadata=constrained(enum=list(FORMATS)))
@@ -153,7 +155,8 @@ class ModelEntry:
         """Each broken rule as (field, problem), in field order.
 
         `loaded`: the entry comes from a file, where rules added since are not enforced (a name
-        longer than 256 characters, from an older rbee, loads; editing the entry reports it).
+        longer than 256 characters or a relative path with a '..' part, from an older rbee,
+        loads; editing the entry reports it).
         `newer`: the file is of a newer 1.x minor version, whose backends may be unknown here.
         """
         if not isinstance(self.id, str) or not ID_RE.fullmatch(self.id):
@@ -174,6 +177,12 @@ class ModelEntry:
         problem = text_problem(self.path, "text")
         if problem:
             yield "path", problem
+        elif not loaded and has_parent_part(self.path):
+            yield (
+                "path",
+                "must not have a '..' part: it is relative to the pool root (or absolute), "
+                f"got {describe(self.path)}",
+            )
         if self.format not in FORMATS:
             yield "format", f"must be one of {', '.join(FORMATS)}, got {describe(self.format)}"
         size = self.size_gb
@@ -355,6 +364,8 @@ def _entry_is_valid(entry: ModelEntry) -> bool:
         return False
     text = entry.path
     if not (type(text) is str and text and FORBIDDEN_TEXT.search(text) is None):
+        return False
+    if ".." in text and has_parent_part(text):
         return False
     text = entry.id
     if not (type(text) is str and ID_RE.fullmatch(text)):

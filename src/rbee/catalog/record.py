@@ -76,10 +76,15 @@ def record_files(record: dict[str, Any]) -> list[FileDigest]:
     return [FileDigest(f["path"], f["size"], f["sha256"]) for f in record["files"]]
 
 
-def resolve_entry_path(entry: ModelEntry, root: str) -> str:
+def resolve_path(path: str, root: str | os.PathLike[str]) -> str:
+    """A catalog `path` on this machine: an absolute one as it is written, else under the pool's
+    `root` (the spec's "Absolute paths": `~` is not expanded)."""
+    return path if os.path.isabs(path) else os.path.join(os.fspath(root), path)
+
+
+def resolve_entry_path(entry: ModelEntry, root: str | os.PathLike[str]) -> str:
     """The entry's `path` on this machine: absolute as it is, else under the pool's `root`."""
-    path = os.path.expanduser(entry.path)
-    return path if os.path.isabs(path) else os.path.join(root, path)
+    return resolve_path(entry.path, root)
 
 
 def entry_directory(entry: ModelEntry, root: str) -> str:

@@ -46,6 +46,8 @@ TIMESTAMP_PATTERN = (
 )
 TEXT_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]+$"
 """Non-empty text without control characters or line separators (names, paths, pool ids)."""
+PATH_PATTERN = r"^(?=/|(?!(?:.*/)?\.\.(?:/|$)))" + TEXT_PATTERN[1:]
+"""An entry's `path`: absolute, or relative without a `..` part (`has_parent_part`)."""
 # Control characters (C0, DEL, C1), the Unicode line separators and lone surrogates: none of
 # them belongs in a name shown in a table, and a lone surrogate cannot even be written as UTF-8.
 FORBIDDEN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
@@ -137,6 +139,11 @@ def text_problem(value: object, what: str = "text") -> str | None:
     if FORBIDDEN_TEXT.search(value):
         return f"must not contain control characters, got {value!r}"
     return None
+
+
+def has_parent_part(path: str) -> bool:
+    """Whether `path` is relative and has a `..` part, which would lead out of the pool root."""
+    return not path.startswith("/") and ".." in path.split("/")
 
 
 def describe(value: object) -> str:

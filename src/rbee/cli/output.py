@@ -20,6 +20,16 @@ DEFAULT_TERMINAL_WIDTH = 80
 """The width of a terminal that does not say how wide it is."""
 
 
+def terminal_columns(stream: TextIO) -> int:
+    """The width of the terminal `stream` writes to; `DEFAULT_TERMINAL_WIDTH` when it does not say
+    (0 columns, none at all, or not a terminal)."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return DEFAULT_TERMINAL_WIDTH
+    return columns if columns > 0 else DEFAULT_TERMINAL_WIDTH
+
+
 class Output:
     """A command's two streams, each with its own colour decision."""
 
@@ -82,8 +92,4 @@ class Output:
                 return None
         except (AttributeError, ValueError, OSError):
             return None
-        try:
-            columns = os.get_terminal_size(self.stdout.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            return DEFAULT_TERMINAL_WIDTH
-        return columns if columns > 0 else DEFAULT_TERMINAL_WIDTH
+        return terminal_columns(self.stdout)

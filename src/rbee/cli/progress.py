@@ -19,11 +19,11 @@ a pool for it to draw one line per pool (see `rbee.keeper.commands.download`).
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 
+from rbee.cli.output import terminal_columns
 from rbee.workflows.progress import NO_PROGRESS, Progress
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -185,10 +185,7 @@ class BarProgress(_LockedProgress):
     def columns(self) -> int:
         if self._width is not None:
             return self._width
-        try:
-            return os.get_terminal_size(self.stream.fileno()).columns or 80
-        except (AttributeError, ValueError, OSError):
-            return 80
+        return terminal_columns(self.stream)
 
     def line(self) -> str:
         """The bar as it is now (without control characters)."""
@@ -335,10 +332,7 @@ class PoolBoard:
     def _columns(self) -> int:
         if self._width is not None:
             return self._width
-        try:
-            return os.get_terminal_size(self.stream.fileno()).columns or 80
-        except (AttributeError, ValueError, OSError):
-            return 80
+        return terminal_columns(self.stream)
 
     def _draw(self, *, force: bool) -> None:
         if self._closed:

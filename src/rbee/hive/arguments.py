@@ -251,6 +251,16 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
 PROGRESS_CHOICES = ("auto", "bar", "lines", "json", "none")
 
 
+def _add_llorch_plumbing(parser: argparse.ArgumentParser) -> None:
+    """Hidden options llorch passes to the long-running commands it runs over ssh (read by
+    `Hive.long_running_progress`): how progress is shown on stderr (llorch asks for `json` to
+    draw one line per pool), and stop as on Ctrl-C when its ssh goes away."""
+    parser.add_argument(
+        "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
+    )
+    parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
+
+
 def add_download_arguments(parser: argparse.ArgumentParser) -> None:
     """`models download`: models' files from the Hugging Face Hub."""
     parser.add_argument("ids", metavar="ID", nargs="+", help="the models to download")
@@ -280,12 +290,7 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="fetch every file again, even when complete"
     )
-    # How progress is shown on stderr; llorch asks pools for `json` to draw one line per pool.
-    parser.add_argument(
-        "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
-    )
-    # llorch runs downloads with this: its ssh going away (Ctrl-C) stops the download.
-    parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
+    _add_llorch_plumbing(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json",
@@ -325,11 +330,7 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict", action="store_true", help="a model without a record is a failure too"
     )
-    # Plumbing for llorch, as for download: machine-readable progress, and stop with its ssh.
-    parser.add_argument(
-        "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
-    )
-    parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
+    _add_llorch_plumbing(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json",
@@ -347,10 +348,7 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace a record the model already has"
     )
-    parser.add_argument(
-        "--progress", choices=PROGRESS_CHOICES, default=None, help=argparse.SUPPRESS
-    )
-    parser.add_argument("--stop-on-stdin-eof", action="store_true", help=argparse.SUPPRESS)
+    _add_llorch_plumbing(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json",

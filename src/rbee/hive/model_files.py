@@ -1,8 +1,7 @@
-"""What `rbee-hive` shows of model files (inspect, scan) and how `register` fills in from them.
+"""What `rbee-hive` shows of model files (inspect, scan).
 
 The reading is `rbee.modelfiles`; this module only turns its results into lines. Filling an
-entry in from its files is the library's: `rbee.workflows.files.fill_from_files` (also found
-here under its old names).
+entry in from its files is the library's: `rbee.workflows.files.fill_from_files`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from typing import Any
 
-    from rbee.catalog.entries_file import ListedEntry
     from rbee.hive.context import Hive
     from rbee.modelfiles import ModelInfo, ScanResult
 
@@ -94,28 +92,3 @@ def scan_lines(result: ScanResult, style: Styler) -> list[str]:
             "'rbee-hive models update' changes it)"
         )
     return lines
-
-
-def fill_in_from_files(hive: Hive, entries: list[ListedEntry]) -> list[ListedEntry]:
-    """Each entry filled in from the files at its path; notes on stderr.
-
-    Kept for callers of the old place: the rules are `rbee.workflows.files.fill_from_files`.
-    """
-    from rbee.catalog.entries_file import ListedEntry
-    from rbee.hive.notes import NoteProgress
-    from rbee.workflows.files import fill_from_files
-
-    progress = NoteProgress(hive.out)
-    return [
-        ListedEntry(fill_from_files(listed.entry, hive.root, listed.given, progress), listed.given)
-        for listed in entries
-    ]
-
-
-def __getattr__(name: str) -> object:
-    # `fill_from_files` moved to the library; this old import path still finds it.
-    if name == "fill_from_files":
-        from rbee.workflows.files import fill_from_files
-
-        return fill_from_files
-    raise AttributeError(name)

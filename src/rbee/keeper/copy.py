@@ -32,13 +32,12 @@ import time
 from typing import IO, Any
 
 from rbee.keeper.config import Pool
-from rbee.keeper.ssh import classify, remote_script, ssh_argv
+from rbee.keeper.ssh import classify, kill_session, remote_script, ssh_argv
+from rbee.workflows.copy import DONE_PREFIX, PLAN_PREFIX
 from rbee.workflows.errors import WorkflowError
 from rbee.workflows.progress import NO_PROGRESS, Progress
 
 RATE_VARIABLE = "RBEE_COPY_RATE"
-PLAN_PREFIX = "rbee-copy-plan "
-DONE_PREFIX = "rbee-copy-done "
 RELAY_CHUNK = 1 << 20
 
 
@@ -146,17 +145,10 @@ class _Processes:
             self.closed = True
             running = list(self._running)
         for process in running:
-            kill(process)
+            kill_session(process)
         for process in running:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=2)
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    import signal
-
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 class Copier:
@@ -231,7 +223,7 @@ class Copier:
                 raise CopyFailed(message)
         finally:
             if process.poll() is None:  # Ctrl-C while the source answered
-                kill(process)
+                kill_session(process)
                 process.wait()
             self.processes.forget(process)
         try:
@@ -372,11 +364,11 @@ class Copier:
                 receiver.stdin.close()
             if cut:  # the receiver went away: its end says why
                 assert sender is not None
-                kill(sender)
+                kill_session(sender)
                 result.error, result.kind = self._error(pool, receiver, "to")
                 raise CopyFailed(result.error)
             if sender is not None and sender.wait() != 0:
-                kill(receiver)
+                kill_session(receiver)
                 result.error, result.kind = self._error(self.source, sender, "from")
                 raise CopyFailed(result.error)
             done = _read_tagged(receiver.stdout, DONE_PREFIX)
@@ -390,7 +382,7 @@ class Copier:
             for process in (sender, receiver):
                 if process is not None:
                     if process.poll() is None:
-                        kill(process)
+                        kill_session(process)
                         process.wait()
                     self.processes.forget(process)
 
@@ -430,7 +422,7 @@ class Copier:
                     while view:
                         view = view[os.write(target, view) :]
             except BrokenPipeError:
-                kill(sender)
+                kill_session(sender)
                 return False
             except OSError as exc:
                 if splice is not None and exc.errno in (22, 38):  # EINVAL, ENOSYS: no splice

@@ -29,6 +29,10 @@ import time
 
 from rbee.keeper.config import Pool
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 WORKDIR_FAILED = 199
 COMMAND_NOT_FOUND = 127
 COMMAND_NOT_EXECUTABLE = 126
@@ -201,7 +205,7 @@ class Runner:
                     data = None
                     if not self._closed and time.monotonic() < deadline:
                         continue
-                _kill_session(process)
+                kill_session(process)
                 out, err = _collect_after_kill(process)
                 if self._closed:
                     return RemoteResult(
@@ -227,7 +231,7 @@ class Runner:
             # or --parallel 1): end ssh here, as kill_all would. It is in a session of its own,
             # so the terminal's SIGINT never reached it, and once it is forgotten below
             # kill_all cannot find it.
-            _kill_session(process)
+            kill_session(process)
             with contextlib.suppress(BaseException):
                 process.wait(timeout=5)
             raise
@@ -236,13 +240,85 @@ class Runner:
                 self._running.discard(process)
         return classify(pool, process.returncode, out, err, self.pools_file)
 
+    def run_streaming(
+        self,
+        pool: Pool,
+        hive_arguments: list[str],
+        on_line: Callable[[str], bool],
+    ) -> RemoteResult:
+        """Run rbee-hive on `pool` like `run`, but hand each stderr line to `on_line` as it arrives
+        (lines it returns False for are kept in the result's stderr) and bound only the
+        connection, not the whole call (a download takes hours). Killed by `kill_all` (Ctrl-C).
+
+        Its stdin stays open: its end tells a rbee-hive run with `--stop-on-stdin-eof` to stop."""
+        argv = ssh_argv(self.base, pool.ssh, remote_script(pool, hive_arguments), self.timeout)
+        with self._lock:
+            if self._closed:
+                raise KeyboardInterrupt
+            try:
+                process = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.PIPE,  # kept open: its end tells the pool to stop
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                )
+            except FileNotFoundError:
+                return self.run(pool, hive_arguments)  # the runner's own "ssh not found" error
+            self._running.add(process)
+        kept: list[bytes] = []
+        everything: list[bytes] = []
+        stdout_parts: list[bytes] = []
+
+        def read_stdout() -> None:
+            assert process.stdout is not None
+            while chunk := process.stdout.read(65536):
+                stdout_parts.append(chunk)
+
+        reader = threading.Thread(target=read_stdout, daemon=True)
+        reader.start()
+        try:
+            assert process.stderr is not None
+            for raw in iter(process.stderr.readline, b""):
+                everything.append(raw)
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if not on_line(line):
+                    kept.append(raw)
+            process.wait()
+            reader.join()
+        except BaseException:
+            kill_session(process)
+            with contextlib.suppress(BaseException):
+                process.wait(timeout=5)
+            raise
+        finally:
+            with self._lock:
+                self._running.discard(process)
+            if process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+        stdout = b"".join(stdout_parts)
+        if self._closed:
+            return RemoteResult(
+                pool,
+                process.returncode,
+                stdout,
+                b"".join(kept),
+                "interrupted",
+                message=f"{pool.name}: interrupted",
+            )
+        result = classify(pool, process.returncode, stdout, b"".join(everything), self.pools_file)
+        if result.hive_ran:
+            result.stderr = b"".join(kept)  # the rest was shown while it ran
+        return result
+
     def kill_all(self) -> None:
         """End every ssh still running (Ctrl-C); later calls are refused."""
         with self._lock:
             self._closed = True
             running = list(self._running)
         for process in running:
-            _kill_session(process)
+            kill_session(process)
         # Reap them before we return (and usually exit): a process that was sent SIGKILL is
         # still listed until it is gone, and nobody must find an ssh of ours after we exit.
         deadline = time.monotonic() + 2
@@ -251,7 +327,8 @@ class Runner:
                 process.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def _kill_session(process: subprocess.Popen[bytes]) -> None:
+def kill_session(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL an ssh client started with `start_new_session=True`, and its session."""
     # ssh runs in a session of its own: this also ends a ProxyCommand it started. A
     # ControlMaster it forked has left the session (daemon()) and survives, as it should.
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -276,6 +276,17 @@ def catalog_real_paths(catalog: ModelCatalog, root: str) -> dict[str, str]:
     return known
 
 
+def _owned(candidate: Candidate, reals: list[str], known: dict[str, str]) -> AlreadyThere | None:
+    """Why `candidate` is not adopted when one of its files (by real path, `reals`) is already
+    a catalog entry's, per `known` (`catalog_real_paths`); None when none is."""
+    owner = next((known[r] for r in reals if r in known), None)
+    if owner is None:
+        return None
+    return AlreadyThere(
+        candidate.path, candidate.description, f"already in the catalog as {owner}", owner
+    )
+
+
 def _new_candidates(
     candidates: list[Candidate], known: dict[str, str], report: AdoptReport
 ) -> list[Candidate]:
@@ -284,16 +295,9 @@ def _new_candidates(
     fresh: list[Candidate] = []
     for candidate in candidates:
         reals = [os.path.realpath(f) for f in candidate.main_files]
-        owner = next((known[r] for r in reals if r in known), None)
-        if owner is not None:
-            report.already.append(
-                AlreadyThere(
-                    candidate.path,
-                    candidate.description,
-                    f"already in the catalog as {owner}",
-                    owner,
-                )
-            )
+        already = _owned(candidate, reals, known)
+        if already is not None:
+            report.already.append(already)
             continue
         twin = next((seen[r] for r in reals if r in seen), None)
         if twin is not None:
@@ -491,17 +495,10 @@ def _register(
         entries: list[ModelEntry] = []
         for plan in plans:
             candidate = plan.candidate
-            reals = [os.path.realpath(f) for f in candidate.main_files]
-            owner = next((known[r] for r in reals if r in known), None)
-            if owner is not None:  # registered by someone else while we read and hashed
-                report.already.append(
-                    AlreadyThere(
-                        candidate.path,
-                        candidate.description,
-                        f"already in the catalog as {owner}",
-                        owner,
-                    )
-                )
+            # Registered by someone else while we read and hashed?
+            already = _owned(candidate, [os.path.realpath(f) for f in candidate.main_files], known)
+            if already is not None:
+                report.already.append(already)
                 continue
             model_id = unique_id(derive_id(candidate.id_hint), taken)
             taken.add(model_id.lower())

@@ -37,6 +37,7 @@ import shutil
 from collections.abc import Iterator
 from typing import IO, Any
 
+from rbee.catalog.record import resolve_path
 from rbee.workflows.errors import WorkflowError
 from rbee.workflows.progress import NO_PROGRESS, Progress
 
@@ -48,12 +49,45 @@ MARGIN_VARIABLE = "RBEE_COPY_MARGIN"
 to reach the free-space check without filling a disk; negative values let the writes run into a
 full disk."""
 DEFAULT_MODELS_DIR = ".test-models"
+PLAN_PREFIX = "rbee-copy-plan "
+"""The receiver's stdout line with its plan (`Reception.plan()` as JSON), once planned."""
+DONE_PREFIX = "rbee-copy-done "
+"""The receiver's stdout line once every file is verified, in place and registered."""
+MAX_HEADER = 64 << 20
+"""The manifest line's limit (a record of a few thousand files is well under 1 MB)."""
 LOCK_WAIT = 10.0
 """Seconds a receiver waits for the staging folder's lock (held by another receiver)."""
 
 
 class CopyError(WorkflowError):
     """A copy step failed; the message names the model and the file."""
+
+
+def read_ranges(stream: IO[bytes]) -> list[tuple[str, int]]:
+    """The sender's stdin: a JSON list of `[path, offset]`, the byte ranges to send."""
+    import json
+
+    try:
+        document = json.loads(stream.read(MAX_HEADER))
+        return [(str(path), int(offset)) for path, offset in document]
+    except (ValueError, TypeError) as exc:
+        raise CopyError(f"send: stdin is not a JSON list of [path, offset]: {exc}") from None
+
+
+def read_manifest(stream: IO[bytes], model_id: str) -> dict[str, Any]:
+    """The receiver's first stdin line, `{"manifest": ...}`: model `model_id`'s manifest."""
+    import json
+
+    try:
+        header = json.loads(stream.readline(MAX_HEADER))
+        manifest = header["manifest"]
+        if not isinstance(manifest, dict):
+            raise TypeError("manifest is not an object")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CopyError(f"receive: the first line on stdin is not a copy header: {exc}") from None
+    if manifest.get("entry", {}).get("id") != model_id:
+        raise CopyError(f"receive: the manifest on stdin is not model {model_id!r}'s")
+    return manifest
 
 
 class SourceChangedError(CopyError):
@@ -83,12 +117,6 @@ def record_of(entry_dict: dict[str, Any]) -> dict[str, Any] | None:
 def record_files(record: dict[str, Any]) -> list[tuple[str, int, str]]:
     """(path, size, sha256) of every file of a record, in its order."""
     return [(str(f["path"]), int(f["size"]), str(f["sha256"])) for f in record["files"]]
-
-
-def resolve_path(path: str, root: str) -> str:
-    """An entry path joined to the pool's root, unless it is absolute."""
-    path = os.path.expanduser(path)
-    return path if os.path.isabs(path) else os.path.join(root, path)
 
 
 def entry_directory(entry_dict: dict[str, Any], root: str) -> str:

@@ -37,7 +37,7 @@ from rbee.workflows.progress import NO_PROGRESS, Progress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
     from rbee.catalog import ModelEntry
@@ -273,6 +273,54 @@ def download_model(
     return result
 
 
+def download_models(
+    catalog_path: str,
+    model_ids: Iterable[str],
+    root: str = ".",
+    *,
+    on_result: Callable[[DownloadResult], None] | None = None,
+    revision: str | None = None,
+    quant: str | None = None,
+    include: Sequence[str] = (),
+    dry_run: bool = False,
+    force: bool = False,
+    wait: bool = True,
+    progress: Progress = NO_PROGRESS,
+    endpoint: str | None = None,
+) -> list[DownloadResult]:
+    """`download_model` for each of `model_ids` (a repeated id once), one after another, in the
+    order given; every id is looked up in the catalog before any byte moves, so a typo in the
+    last one fails at once. `on_result` is called with each model's result as it finishes. The
+    options are `download_model`'s, the same for every model; the first failure stops the run
+    (the models downloaded before it stay downloaded).
+    """
+    from rbee.catalog import load_catalog
+
+    ids = list(dict.fromkeys(model_ids))
+    catalog = load_catalog(catalog_path, track_changes=False)
+    for model_id in ids:
+        catalog.get_model(model_id)
+    results = []
+    for model_id in ids:
+        result = download_model(
+            catalog_path,
+            model_id,
+            root,
+            revision=revision,
+            quant=quant,
+            include=include,
+            dry_run=dry_run,
+            force=force,
+            wait=wait,
+            progress=progress,
+            endpoint=endpoint,
+        )
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
 def _plan(
     files: Sequence[RemoteFile],
     destination: str,
@@ -323,26 +371,15 @@ def _present_digest(
     if size != remote.size or not os.path.isfile(target):
         return None
     known = recorded.get(remote.path)
+    from rbee.hashing import git_blob_sha1, sha256_file
+
     if remote.lfs_sha256 is not None:
         if known is not None and known == (remote.size, remote.lfs_sha256):
             return remote.lfs_sha256  # our own record vouches for it: no need to read 10 GB
-        digest = _sha256_and_sha1(target, remote)[0]
+        digest = sha256_file(target)
         return digest if digest == remote.lfs_sha256 else None
-    sha256, sha1 = _sha256_and_sha1(target, remote)
-    return sha256 if sha1 == remote.blob_id else None
-
-
-def _sha256_and_sha1(path: str, remote: RemoteFile) -> tuple[str, str]:
-    import hashlib
-
-    sha256 = hashlib.sha256()
-    sha1 = hashlib.sha1(f"blob {remote.size}\0".encode(), usedforsecurity=False)
-    with open(path, "rb", buffering=0) as file:
-        while chunk := file.read(1 << 20):
-            sha256.update(chunk)
-            if remote.lfs_sha256 is None:
-                sha1.update(chunk)
-    return sha256.hexdigest(), sha1.hexdigest()
+    # A small (regular git) file: the Hub names it by its git blob sha1; the record wants sha256.
+    return sha256_file(target) if git_blob_sha1(target) == remote.blob_id else None
 
 
 @contextlib.contextmanager

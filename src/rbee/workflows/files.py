@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 
 def entry_location(entry: ModelEntry, root: str | os.PathLike[str]) -> str:
     """Where the entry's files are: its `path` under the pool `root`, unless it is absolute."""
-    path = entry.path
-    return path if os.path.isabs(path) else os.path.join(os.fspath(root), path)
+    from rbee.catalog.record import resolve_entry_path
+
+    return resolve_entry_path(entry, root)
 
 
 def fill_from_files(

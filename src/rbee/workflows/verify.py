@@ -8,8 +8,9 @@
 
 `verify_models` hashes every recorded file again (several at once, one per core) and reports each
 as ok, missing, changed (size or sha256) or unreadable, plus the weight files in the model's folder
-that its record does not list. An entry without a record is reported as such; it is a failure
-only with `strict`. The catalog is never changed: a changed file does not flip `downloaded`
+that its record does not list. An entry without a record is reported as such (and as not
+downloaded when its files are not there: nothing to record yet); it is a failure only with
+`strict`. The catalog is never changed: a changed file does not flip `downloaded`
 (`rbee-hive models scan` does that).
 
 `record_models` hashes the files as they are now and stores them as the entry's record, with the
@@ -120,7 +121,7 @@ class FileCheck:
 class ModelCheck:
     """One entry as verify found it: `status` ok, failed or no-record."""
 
-    __slots__ = ("directory", "extra", "files", "id", "recorded_at", "source")
+    __slots__ = ("directory", "downloaded", "extra", "files", "id", "recorded_at", "repo", "source")
 
     def __init__(
         self,
@@ -128,11 +129,19 @@ class ModelCheck:
         directory: str,
         source: dict[str, Any] | None = None,
         recorded_at: str | None = None,
+        *,
+        downloaded: bool = True,
+        repo: str | None = None,
     ) -> None:
         self.id = model_id
         self.directory = directory
         self.source = source
         self.recorded_at = recorded_at
+        self.downloaded = downloaded
+        """False for an entry without a record that is not downloaded, or whose files are not
+        there (nothing `record` could hash): download it rather than record it."""
+        self.repo = repo
+        """The entry's Hub repo (metadata `repo`), when it has one: where to download it from."""
         self.files: list[FileCheck] = []
         self.extra: list[str] = []
         """Weight files in the model's folder that the record does not list (relative paths)."""
@@ -165,6 +174,8 @@ class ModelCheck:
             "directory": self.directory,
             "source": self.source,
             "recorded_at": self.recorded_at,
+            "downloaded": self.downloaded,
+            "repo": self.repo,
             "files": [f.to_dict() for f in self.files],
             "extra": list(self.extra),
         }
@@ -186,6 +197,11 @@ class VerifyReport:
         return [m for m in self.models if m.status == NO_RECORD]
 
     @property
+    def not_downloaded(self) -> list[ModelCheck]:
+        """The models without a record that are not downloaded (nothing to record yet)."""
+        return [m for m in self.models if m.status == NO_RECORD and not m.downloaded]
+
+    @property
     def ok(self) -> bool:
         """Every recorded file is as recorded, nothing extra; no record only fails `strict`."""
         return not self.failed and not (self.strict and self.without_record)
@@ -197,6 +213,7 @@ class VerifyReport:
             "checked": sum(1 for m in self.models if m.has_record),
             "failed": [m.id for m in self.failed],
             "no_record": [m.id for m in self.without_record],
+            "not_downloaded": [m.id for m in self.not_downloaded],
             "catalog_changed": False,
             "note": SCAN_NOTE,
             "models": [m.to_dict() for m in self.models],
@@ -281,7 +298,15 @@ def verify_models(
         directory = entry_directory(entry, root)
         record = entry.record
         if record is None:
-            checks.append(ModelCheck(entry.id, os.path.abspath(directory)))
+            repo = entry.metadata.get("repo")
+            checks.append(
+                ModelCheck(
+                    entry.id,
+                    os.path.abspath(directory),
+                    downloaded=entry.downloaded and _has_files(entry, root, nested),
+                    repo=repo if isinstance(repo, str) else None,
+                )
+            )
             continue
         check = ModelCheck(
             entry.id, os.path.abspath(directory), dict(record["source"]), record["recorded_at"]
@@ -324,6 +349,15 @@ def verify_models(
         for item in to_hash[key]:
             _judge(item, result)
     return VerifyReport(checks, strict=strict)
+
+
+def _has_files(entry: ModelEntry, root: str, nested: set[str]) -> bool:
+    """Whether `record` would find model files to hash for `entry`."""
+    try:
+        files_to_record(entry, root, nested)
+    except NothingToRecordError:
+        return False
+    return True
 
 
 def _check_stat(item: FileCheck, full: str) -> bool:

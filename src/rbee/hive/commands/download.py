@@ -1,7 +1,8 @@
 """`rbee-hive models download ID [ID...]`: models' files from the Hugging Face Hub.
 
-Parses, calls `rbee.workflows.download.download_model` once per model (in the order given, after
-checking every id is in the catalog), renders. Progress goes to stderr (`rbee.cli.progress`).
+Parses, calls `rbee.workflows.download.download_models` (every id checked against the catalog
+before any byte moves, then one model after another), renders each result as it finishes.
+Progress goes to stderr (`rbee.cli.progress`).
 """
 
 from __future__ import annotations
@@ -16,31 +17,25 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, hive: Hive) -> int:
-    from rbee.catalog import load_catalog
-    from rbee.workflows.download import download_model
+    from rbee.workflows.download import download_models
 
-    ids = list(dict.fromkeys(args.ids))
-    catalog = load_catalog(hive.catalog_path, track_changes=False)
-    for model_id in ids:
-        catalog.get_model(model_id)  # every id known before any byte moves
-    progress = hive.long_running_progress(args)
-    results = []
-    for model_id in ids:
-        result = download_model(
-            hive.catalog_path,
-            model_id,
-            hive.root,
-            revision=args.revision,
-            quant=args.quant,
-            include=args.include or (),
-            dry_run=args.dry_run,
-            force=args.force,
-            progress=progress,
-        )
-        results.append(result)
+    def show(result: DownloadResult) -> None:
         if not args.json and not hive.quiet:
             hive.out.lines(result_lines(result, hive))
             hive.out.stdout.flush()
+
+    results = download_models(
+        hive.catalog_path,
+        args.ids,
+        hive.root,
+        on_result=show,
+        revision=args.revision,
+        quant=args.quant,
+        include=args.include or (),
+        dry_run=args.dry_run,
+        force=args.force,
+        progress=hive.long_running_progress(args),
+    )
     if args.json:
         hive.out.json({"dry_run": bool(args.dry_run), "models": [r.to_dict() for r in results]})
     return 0

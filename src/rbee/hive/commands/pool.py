@@ -8,8 +8,6 @@ from rbee.hive.context import Hive
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
-    from typing import Any
-
     from rbee.hardware import PoolInfo
 
 
@@ -59,9 +57,9 @@ def info_lines(info: PoolInfo) -> list[str]:
 
 def run_info(args: argparse.Namespace, hive: Hive) -> int:
     from rbee.hardware import pool_info
-    from rbee.hive.commands.fit import models_dir
+    from rbee.workflows.fit import models_folder
 
-    info = pool_info(hive.pool_id, models_dir(hive))
+    info = pool_info(hive.pool_id, models_folder(hive.catalog_path))
     if args.json:
         hive.out.json(info.to_dict())
     else:
@@ -71,49 +69,16 @@ def run_info(args: argparse.Namespace, hive: Hive) -> int:
 
 def run_report(args: argparse.Namespace, hive: Hive) -> int:
     """Catalog, free disk (and hardware, and a fit verdict) in one JSON document."""
-    import os
+    from rbee.workflows.fit import pool_report
 
-    from rbee import __version__
-    from rbee.catalog import CatalogNotFoundError, load_catalog
-    from rbee.catalog.errors import CatalogError
-    from rbee.hive.commands.fit import fit_document, models_dir
-    from rbee.workflows.disk import free_space
-
-    where = models_dir(hive)
-    document: dict[str, Any] = {
-        "version": __version__,
-        "pool_id": hive.pool_id,
-        "catalog_path": os.path.abspath(hive.catalog_path),
-        "catalog_exists": True,
-        "models_dir": where,
-    }
-    catalog = None
-    try:
-        catalog = load_catalog(hive.catalog_path, track_changes=False)
-    except CatalogNotFoundError:
-        document["catalog_exists"] = False
-    if catalog is not None:
-        document["pool_id"] = catalog.pool_id
-        document["models"] = [entry.to_dict() for entry in catalog.models]
-    else:
-        document["models"] = []
-    measured, free = free_space(where)
-    document["free_bytes"] = free
-    document["free_at"] = measured
-    info = None
-    if args.hardware or args.fit:
-        from rbee.hardware import pool_info
-
-        info = pool_info(hive.pool_id, where)
-        document["hardware"] = info.to_dict()
-    if args.fit:
-        try:
-            if catalog is None:
-                raise CatalogError(f"no catalog at {hive.catalog_path}")
-            document["fit"] = fit_document(
-                hive, args.fit, args.ctx, args.kv_type, catalog=catalog, info=info
-            )
-        except CatalogError as exc:
-            document["fit"] = {"error": str(exc)}
+    document = pool_report(
+        hive.catalog_path,
+        hive.root,
+        hive.pool_id,
+        hardware=bool(args.hardware),
+        fit_id=args.fit,
+        n_ctx=args.ctx,
+        kv_type=args.kv_type,
+    )
     hive.out.json(document)
     return 0

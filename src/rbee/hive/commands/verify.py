@@ -54,7 +54,8 @@ def failure_line(report: VerifyReport) -> str:
                 counts.append(f"{len(model.extra)} extra")
             parts.append(f"{printable(model.id)} ({', '.join(counts)})")
         elif report.strict and not model.has_record:
-            parts.append(f"{printable(model.id)} (no record)")
+            why = "no record" if model.downloaded else "not downloaded"
+            parts.append(f"{printable(model.id)} ({why})")
     return "verify: not ok: " + ", ".join(parts)
 
 
@@ -75,11 +76,15 @@ def report_lines(report: VerifyReport, style: Styler, *, quiet: bool = False) ->
         return lines
     failed = len(report.failed)
     missing_record = len(report.without_record)
+    not_downloaded = len(report.not_downloaded)
     checked = len(report.models) - missing_record
     total = f"Verified {checked} model(s): {checked - failed} ok, {failed} failed"
-    if missing_record:
-        total += f"; {missing_record} without a record"
-        total += " (failures with --strict)" if report.strict else ""
+    if missing_record - not_downloaded:
+        total += f"; {missing_record - not_downloaded} without a record"
+    if not_downloaded:
+        total += f"; {not_downloaded} not downloaded"
+    if missing_record and report.strict:
+        total += " (failures with --strict)"
     lines.append(style(total, "bold"))
     if failed:
         lines.append(SCAN_NOTE[0].upper() + SCAN_NOTE[1:] + ".")
@@ -93,6 +98,13 @@ def model_lines(model: ModelCheck, style: Styler, *, strict: bool = False) -> li
     from rbee.workflows.verify import NO_RECORD
 
     name = printable(model.id)
+    if model.status == NO_RECORD and not model.downloaded:
+        # `record` would fail (nothing on disk): what to do is download it.
+        if model.repo:
+            text = f"{name}: not downloaded (get it with 'rbee-hive models download {name}')"
+        else:
+            text = f"{name}: not downloaded, no model files in {printable(model.directory)}"
+        return [style(text, "red" if strict else "yellow")]
     if model.status == NO_RECORD:
         text = f"{name}: no record (make one with 'rbee-hive models record {name}')"
         return [style(text, "red" if strict else "yellow")]

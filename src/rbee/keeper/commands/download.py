@@ -18,8 +18,6 @@ download takes minutes to hours:
 from __future__ import annotations
 
 import argparse
-import contextlib
-import subprocess
 import threading
 
 from rbee.cli.progress import is_terminal
@@ -34,11 +32,11 @@ from rbee.keeper.commands.common import (
 )
 from rbee.keeper.commands.models import Relay, forward_arguments
 from rbee.keeper.config import Pool
-from rbee.keeper.ssh import RemoteResult, Runner, classify, remote_script, ssh_argv
+from rbee.keeper.ssh import RemoteResult
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
     from rbee.cli.progress import PoolBoard
 
@@ -89,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         return True
 
     def job(pool: Pool) -> RemoteResult:
-        return run_streaming(runner, pool, hive_arguments, lambda line: relay_line(pool, line))
+        return runner.run_streaming(pool, hive_arguments, lambda line: relay_line(pool, line))
 
     relay = Relay(out, color=(colored and out.err_style.enabled) if colored else None)
     try:
@@ -114,76 +112,3 @@ def _after_board(results: Iterable[RemoteResult], board: PoolBoard | None) -> li
     if board is not None:
         board.close()
     return collected
-
-
-def run_streaming(
-    runner: Runner,
-    pool: Pool,
-    hive_arguments: list[str],
-    on_line: Callable[[str], bool],
-) -> RemoteResult:
-    """Run rbee-hive on `pool` like `Runner.run`, but hand each stderr line to `on_line` as it
-    arrives (lines it returns False for are kept in the result's stderr) and bound only the
-    connection, not the whole call. Killed by `runner.kill_all()` (Ctrl-C)."""
-    argv = ssh_argv(runner.base, pool.ssh, remote_script(pool, hive_arguments), runner.timeout)
-    with runner._lock:
-        if runner._closed:
-            raise KeyboardInterrupt
-        try:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,  # kept open: its end tells the pool to stop
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except FileNotFoundError:
-            return runner.run(pool, hive_arguments)  # the runner's own "ssh not found" error
-        runner._running.add(process)
-    kept: list[bytes] = []
-    everything: list[bytes] = []
-    stdout_parts: list[bytes] = []
-
-    def read_stdout() -> None:
-        assert process.stdout is not None
-        while chunk := process.stdout.read(65536):
-            stdout_parts.append(chunk)
-
-    reader = threading.Thread(target=read_stdout, daemon=True)
-    reader.start()
-    try:
-        assert process.stderr is not None
-        for raw in iter(process.stderr.readline, b""):
-            everything.append(raw)
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if not on_line(line):
-                kept.append(raw)
-        process.wait()
-        reader.join()
-    except BaseException:
-        from rbee.keeper.ssh import _kill_session
-
-        _kill_session(process)
-        with contextlib.suppress(BaseException):
-            process.wait(timeout=5)
-        raise
-    finally:
-        with runner._lock:
-            runner._running.discard(process)
-        if process.stdin is not None:
-            with contextlib.suppress(OSError):
-                process.stdin.close()
-    stdout = b"".join(stdout_parts)
-    if runner._closed:
-        return RemoteResult(
-            pool,
-            process.returncode,
-            stdout,
-            b"".join(kept),
-            "interrupted",
-            message=f"{pool.name}: interrupted",
-        )
-    result = classify(pool, process.returncode, stdout, b"".join(everything), runner.pools_file)
-    if result.hive_ran:
-        result.stderr = b"".join(kept)  # the rest was shown while it ran
-    return result

@@ -1,5 +1,8 @@
 """`llorch fleet` (one table across pools) and `llorch pool info` (each pool's hardware).
 
+The command side: which pools, then rendering. Asking the pools and merging their answers into
+one document is `rbee.keeper.fleet`.
+
 Each pool is reached with ONE ssh call, all pools at once: `rbee-hive pool report --json` returns
 the catalog, the free disk at the models folder and, for `--fit`, the pool's hardware and the
 model's memory verdict. A pool that cannot be reached is a column marked with the reason; the
@@ -9,7 +12,6 @@ table still prints and the exit code is 1. The JSON document is described in doc
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rbee.cli import exitcodes
@@ -25,7 +27,8 @@ from rbee.keeper.commands.common import (
     select_pools,
 )
 from rbee.keeper.config import Pool
-from rbee.keeper.ssh import RemoteResult, Runner, plain_lines
+from rbee.keeper.fleet import ask_json, fleet_document, report_arguments
+from rbee.keeper.ssh import Runner
 
 DOWNLOADED = "✅"
 REGISTERED = "❌"
@@ -47,106 +50,6 @@ def _pools(args: argparse.Namespace) -> tuple[list[Pool], Runner]:
         args.all = True  # the fleet is every pool unless --host says otherwise
     pools = select_pools(args, config)
     return pools, make_runner(args, config)
-
-
-def _ask(runner: Runner, pool: Pool, hive_arguments: list[str]) -> dict[str, Any]:
-    """One ssh call: rbee-hive's JSON document, or `{"ok": false, "error", "kind"}`."""
-    result: RemoteResult = runner.run(pool, hive_arguments)
-    if result.ok:
-        try:
-            document = json.loads(result.stdout)
-        except ValueError:
-            first = " ".join(plain_lines(result.stdout)[:1])[:120]
-            return _failure(
-                pool, f"rbee-hive printed something that is not JSON: {first!r}", "hive"
-            )
-        if isinstance(document, dict):
-            return {"ok": True, **document}
-        return _failure(pool, "rbee-hive's answer is not a JSON object", "hive")
-    message = result.message.removeprefix(f"{pool.name}: ")
-    if result.kind == "hive" and result.exit_code == exitcodes.USAGE:
-        message += " (is rbee-hive on this pool older than llorch? it needs `pool report`)"
-    return _failure(pool, message, result.kind)
-
-
-def _failure(pool: Pool, message: str, kind: str) -> dict[str, Any]:
-    return {"ok": False, "error": message, "kind": kind}
-
-
-def _report_arguments(args: argparse.Namespace) -> list[str]:
-    arguments = ["--color", "never", "pool", "report", "--json"]
-    if args.fit:
-        arguments.append(f"--fit={args.fit}")
-        if args.ctx is not None:
-            arguments.append(f"--ctx={args.ctx}")
-        arguments.append(f"--kv-type={args.kv_type}")
-    return arguments
-
-
-# -- the fleet document -------------------------------------------------------------------------
-
-
-def _matches(entry: dict[str, Any], wanted: str) -> bool:
-    repo = (entry.get("metadata") or {}).get("repo") or ""
-    return bool(
-        str(entry.get("id", "")).lower() == wanted.lower() or repo.lower() == wanted.lower()
-    )
-
-
-def fleet_document(
-    pools: list[Pool], answers: list[dict[str, Any]], model: str | None = None
-) -> dict[str, Any]:
-    """`{"pools": {POOL: {...}}, "models": [{"id", "name", "repo", "pools": {...}}]}`.
-
-    Rows are matched by id (any case); rows of the same repo follow each other.
-    """
-    pool_part: dict[str, Any] = {}
-    rows: dict[str, dict[str, Any]] = {}
-    for pool, answer in zip(pools, answers, strict=True):
-        if not answer.get("ok"):
-            pool_part[pool.name] = {
-                "ok": False,
-                "error": answer.get("error", ""),
-                "kind": answer.get("kind", ""),
-            }
-            continue
-        entries = [e for e in answer.get("models", []) if isinstance(e, dict)]
-        on_disk = sum(float(e.get("size_gb") or 0) for e in entries if e.get("downloaded"))
-        summary: dict[str, Any] = {
-            "ok": True,
-            "free_bytes": answer.get("free_bytes"),
-            "models_dir": answer.get("models_dir"),
-            "catalog": answer.get("catalog_path"),
-            "version": answer.get("version"),
-            "models": len(entries),
-            "downloaded": sum(1 for e in entries if e.get("downloaded")),
-            "size_gb_on_disk": round(on_disk, 3),
-        }
-        if "fit" in answer:
-            summary["fit"] = answer["fit"]
-        if "hardware" in answer:
-            summary["hardware"] = answer["hardware"]
-        pool_part[pool.name] = summary
-        for entry in entries:
-            if model is not None and not _matches(entry, model):
-                continue
-            key = str(entry.get("id", "")).lower()
-            repo = (entry.get("metadata") or {}).get("repo")
-            row = rows.setdefault(
-                key,
-                {"id": entry.get("id"), "name": entry.get("name"), "repo": repo, "pools": {}},
-            )
-            row["repo"] = row["repo"] or repo
-            row["pools"][pool.name] = {
-                "downloaded": bool(entry.get("downloaded")),
-                "size_gb": entry.get("size_gb"),
-                "path": entry.get("path"),
-            }
-    ordered = sorted(
-        rows.values(),
-        key=lambda row: ((row["repo"] or row["id"] or "").lower(), str(row["id"]).lower()),
-    )
-    return {"pools": pool_part, "models": ordered}
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -286,9 +189,9 @@ def render_fit(document: dict[str, Any], model_id: str, style: Styler) -> list[s
 
 def run_fleet(args: argparse.Namespace) -> int:
     pools, runner = _pools(args)
-    arguments = _report_arguments(args)
+    arguments = report_arguments(args.fit, args.ctx, args.kv_type)
     answers = list(
-        in_order(pools, lambda pool: _ask(runner, pool, arguments), parallelism(args), runner)
+        in_order(pools, lambda pool: ask_json(runner, pool, arguments), parallelism(args), runner)
     )
     document = fleet_document(pools, answers, args.model)
     failed = any(not summary["ok"] for summary in document["pools"].values())
@@ -318,7 +221,9 @@ def run_pool_info(args: argparse.Namespace) -> int:
     pools = select_pools(args, config)
     runner = make_runner(args, config)
     arguments = ["--color", "never", "pool", "info", "--json"]
-    answers = in_order(pools, lambda pool: _ask(runner, pool, arguments), parallelism(args), runner)
+    answers = in_order(
+        pools, lambda pool: ask_json(runner, pool, arguments), parallelism(args), runner
+    )
     out = output(args)
     status = exitcodes.OK
     if args.json:
@@ -328,7 +233,7 @@ def run_pool_info(args: argparse.Namespace) -> int:
             status = status if answer["ok"] else exitcodes.FAILURE
         out.json(document)
         return status
-    from rbee.hardware import GPU, DiskInfo, PoolInfo, ToolReport
+    from rbee.hardware import PoolInfo
     from rbee.hive.commands.pool import info_lines
 
     style = out.style
@@ -338,21 +243,7 @@ def run_pool_info(args: argparse.Namespace) -> int:
             report(f"{pool.name}: {answer['error']}")
             continue
         try:
-            info = PoolInfo(
-                version=answer["version"],
-                pool_id=answer["pool_id"],
-                os=answer["os"],
-                machine=answer["machine"],
-                cpu=answer.get("cpu"),
-                cpu_cores=answer["cpu_cores"],
-                ram_total_bytes=answer.get("ram_total_bytes"),
-                ram_available_bytes=answer.get("ram_available_bytes"),
-                gpus=[GPU(**gpu) for gpu in answer.get("gpus", [])],
-                gpu_budget_bytes=answer.get("gpu_budget_bytes"),
-                budget_source=answer.get("budget_source", "none"),
-                tools=[ToolReport(**tool) for tool in answer.get("tools", [])],
-                disk=DiskInfo(**answer["disk"]) if answer.get("disk") else None,
-            )
+            info = PoolInfo.from_dict(answer)
         except (KeyError, TypeError) as exc:
             status = exitcodes.FAILURE
             report(f"{pool.name}: rbee-hive's `pool info` answer lacks {exc}")
