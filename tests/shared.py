@@ -69,3 +69,27 @@ def json_values(max_leaves: int) -> st.SearchStrategy[Any]:
         ),
         max_leaves=max_leaves,
     )
+
+
+def completion_driver(shell: str, function: str) -> str:
+    """A script that sources the completion script `$1` and prints what completion `function`
+    offers for the words `$2...` (the last one being completed), in bash or in zsh.
+
+    zsh runs bash completion functions through bashcompinit, under `emulate -L sh` with these
+    options (as its _bash_complete does); its compgen leaves the prefix matching to zsh itself.
+    """
+    setup = (
+        'autoload -U +X compinit && compinit -u -d "$TMPDIR/zcompdump"\n'
+        'source "$1"; shift\n'
+        "emulate -L sh\n"
+        "setopt kshglob noshglob braceexpand nokshautoload\n"
+        if shell == "zsh"
+        else 'source "$1"; shift\n'
+    )
+    return (
+        "\n"
+        + setup
+        + 'COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n'
+        + f"{function}\n"
+        + "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )

@@ -511,6 +511,7 @@ def verdict(est: Estimate, budget_bytes: int | None, ram_bytes: int | None) -> V
         budget_bytes,
         needed,
         ram_bytes,
-        f"does not fit: needs {gib(est.total_bytes)}, GPU {gib(budget_bytes)}, "
+        f"does not fit: needs {gib(est.total_bytes)}, "
+        f"{'no GPU' if budget_bytes is None else 'GPU ' + gib(budget_bytes)}, "
         f"RAM {gib(ram_bytes)} available",
     )

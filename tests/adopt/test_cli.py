@@ -166,3 +166,78 @@ def test_when_the_store_removes_adopted_files_verify_and_scan_say_so(machine: Ma
     scan = machine.hive("models", "scan", "--json")
     assert json.loads(scan.stdout)["changed"] == ["llava-7b"]
     assert machine.entries()["llava-7b"]["downloaded"] is False
+
+
+class Notes(Progress):
+    """What adopt said it was doing (which sources it scanned, what it hashed)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.seen.append(text)
+
+    def begin(self, task: str, total_bytes: int, total_files: int) -> None:
+        self.seen.append(task)
+
+
+def test_a_broken_catalog_fails_before_any_store_is_scanned(machine: Machine) -> None:
+    """The catalog is read (and validated) first: a broken one is the usual one-line error,
+    before a single store is scanned or file hashed."""
+    machine.ollama.add("kept", "latest", machine.gguf(name="Kept"))
+    machine.catalog.parent.mkdir(parents=True, exist_ok=True)
+    machine.catalog.write_text('{"version": "1.1", "pool_id": "p", "models": [{"id": ')
+    before = tree_state(machine.home, machine.root)
+    notes = Notes()
+    from rbee.catalog.errors import CatalogError
+
+    with pytest.raises(CatalogError):
+        adopt_models(str(machine.catalog), str(machine.root), ["ollama"], progress=notes)
+    assert notes.seen == []
+    result = machine.hive("models", "adopt", "ollama")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "looking for models" not in result.stderr
+    assert tree_state(machine.home, machine.root) == before
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("/dev/null", "/dev/null: not a regular file: neither a .gguf nor a .safetensors file"),
+        ("/etc/passwd", "/etc/passwd: neither a .gguf nor a .safetensors file, nor a folder"),
+        ("/proc/self", "in /proc, the kernel's folder, not a model folder: not read"),
+        ("/sys", "/sys: in /sys, the kernel's folder, not a model folder: not read"),
+        ("/dev", "/dev: in /dev, the kernel's folder, not a model folder: not read"),
+    ],
+)
+def test_a_source_that_is_not_a_folder_model_file_or_store_is_an_error(
+    machine: Machine, source: str, message: str
+) -> None:
+    before = tree_state(machine.home, machine.root)
+    result = machine.hive("models", "adopt", source)
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    assert message in result.stderr
+    assert tree_state(machine.home, machine.root) == before
+    assert not machine.catalog.exists()
+
+
+def test_symlinked_folders_are_not_followed_but_symlinked_files_are(machine: Machine) -> None:
+    """A folder source is walked without following symlinked folders (`/proc/self/root` is
+    `/`; a link back up loops); a symlinked model file is read."""
+    elsewhere = machine.root.parent / "elsewhere"
+    (elsewhere / "linked-model").mkdir(parents=True)
+    (elsewhere / "linked-model" / "linked.gguf").write_bytes(machine.gguf(name="Linked"))
+    folder = machine.root / "drop"
+    (folder / "real").mkdir(parents=True)
+    (folder / "real" / "real.gguf").write_bytes(machine.gguf(name="Real"))
+    (folder / "files").mkdir()
+    (folder / "files" / "file-link.gguf").symlink_to(elsewhere / "linked-model" / "linked.gguf")
+    (folder / "dir-link").symlink_to(elsewhere / "linked-model")
+    (folder / "up").symlink_to(machine.root.parent)  # would walk the whole test tree
+    report = adopt_models(str(machine.catalog), str(machine.root), [str(folder)], pool_id="p")
+    assert sorted(m.id for m in report.adopted) == ["file-link", "real"]
+    assert report.problems == []

@@ -52,3 +52,15 @@ def test_an_older_catalog_with_such_a_path_loads_and_the_entry_is_reported_when_
     assert path.read_bytes() == before
     update_model(path, "old", fields={"path": "models/old"})  # fixing it is the way out
     assert load_catalog(path).get_model("old").path == "models/old"
+
+
+def test_the_schema_says_the_same_of_entries_rbee_writes() -> None:
+    import jsonschema  # type: ignore[import-untyped]
+
+    from rbee.catalog.schema import catalog_schema
+
+    schema = catalog_schema()["$defs"]["ModelEntry"]["properties"]["path"]
+    for path in ESCAPING:
+        assert not jsonschema.Draft202012Validator(schema).is_valid(path), path
+    for path in INSIDE:
+        assert jsonschema.Draft202012Validator(schema).is_valid(path), path

@@ -62,7 +62,13 @@ def entries(draw: st.DrawFn, model_id: str | None = None) -> ModelEntry:
 
 @st.composite
 def catalogs(draw: st.DrawFn) -> ModelCatalog:
-    ids = draw(st.lists(st.from_regex(ID_PATTERN, fullmatch=True), max_size=5, unique=True))
+    ids = draw(
+        st.lists(
+            st.from_regex(ID_PATTERN, fullmatch=True),
+            max_size=5,
+            unique_by=str.lower,  # ids are unique ignoring case
+        )
+    )
     catalog = ModelCatalog.new(draw(plain_text))
     for model_id in ids:
         catalog.add_model(draw(entries(model_id)))

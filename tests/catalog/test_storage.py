@@ -262,7 +262,15 @@ def test_write_atomically_replaces_the_inode(tmp_path: Path) -> None:
         (b'{"version": "1.0",\n "x": NaN}', 2, 7, "NaN is not a JSON number"),
         (b'{"a": "NaN",\n "x": [1, -Infinity]}', 2, 11, "-Infinity is not a JSON number"),
         (b'{\n\n "x": 1' + b"0" * 4400 + b"}", 3, 7, "a number has more than 4300 digits"),
-        (b"", 1, 1, "invalid JSON"),
+        (b"", 0, 0, "not a valid catalog: the file is empty;"),
+        (b" \n\n", 0, 0, "not a valid catalog: the file is empty;"),
+        (
+            b'{"pool_id": "p\n',
+            1,
+            15,
+            "invalid JSON: Invalid control character at line 1, column 15",
+        ),
+        (b'{\n "pool_id": "p', 2, 13, "Unterminated string starting at line 2, column 13"),
         (b'{\n "pool_id": "caf\xe9"}', 2, 17, "not UTF-8"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -341,7 +342,7 @@ def test_one_file_model_outside_the_root_lands_under_the_destination_root(pools:
     assert entry["path"] == ".test-models/tiny-q4/tiny-q4.gguf"
     assert done.stdout == (
         f"✅ Copied tiny-q4 from {SOURCE} to {DESTINATIONS[0]} ({entry['path']}): 1 file(s), "
-        "0.0 GB sent\n"
+        "4.3 kB sent\n"
     )
     assert f"{DESTINATIONS[0]}: tiny-q4.gguf" in done.stderr  # progress, one line per file
     assert [f["path"] for f in entry["record"]["files"]] == ["tiny-q4.gguf"]
@@ -372,11 +373,13 @@ def test_ctrl_c_ends_every_ssh_and_leaves_only_the_staging_folder(pools: Pools) 
         env={**pools.env, "RBEE_COPY_RATE": "20000000"},
     )
     try:
-        _wait_for(lambda: partial.exists() and partial.stat().st_size > 0, "the first bytes")
+        _wait_for(
+            lambda: partial.exists() and partial.stat().st_size >= 10_000_000, "the first 10 MB"
+        )
         children = [pid for pid, _ in _children(process.pid)]
         assert len(children) == 2  # the ssh to the source and the one to the destination
         process.send_signal(signal.SIGINT)
-        out, _err = process.communicate(timeout=CALL_TIMEOUT)
+        out, err = process.communicate(timeout=CALL_TIMEOUT)
     finally:
         if process.poll() is None:
             process.kill()
@@ -387,3 +390,18 @@ def test_ctrl_c_ends_every_ssh_and_leaves_only_the_staging_folder(pools: Pools) 
         assert not Path(f"/proc/{pid}").exists()
     assert pools.entry(destination, BIG_MODEL) is None
     assert sorted(p.name for p in models.iterdir()) == [f".rbee-copy.{BIG_MODEL}"]
+    # One line says where what arrived is kept, and that a rerun resumes.
+    assert err.decode().splitlines()[-1] == (
+        f"interrupted: copy of {BIG_MODEL} stopped; what arrived is kept in "
+        f"{destination}:.test-models/.rbee-copy.{BIG_MODEL}: run the same command again to "
+        "resume"
+    )
+    # The rerun resumes, and says how much in readable units (not "0.0 GB sent").
+    _wait_for(lambda: _lock_free(partial.parent.parent / ".lock"), "the receiver to exit")
+    again = pools.llorch("models", "copy", BIG_MODEL, "--from", SOURCE, "--to", destination)
+    assert again.returncode == 0, again.stderr
+    assert re.fullmatch(
+        rf"✅ Copied {BIG_MODEL} from {SOURCE} to {destination} \(\.test-models/{BIG_MODEL}\): "
+        r"4 file\(s\), \d+\.\d MB sent, \d+\.\d MB resumed, 1 file\(s\) already there\n",
+        again.stdout,
+    ), again.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rbee.workflows.download import EmptyRevisionError, download_model
 from tests.download.conftest import (
     COMMIT,
     SAFETENSORS_SELECTED,
@@ -104,7 +105,9 @@ def test_gguf_quant_selection(pool: Pool, hub: FakeHub, tmp_path: Path) -> None:
     ambiguous = pool.run("models", "download", "tg")
     assert ambiguous.code == 1
     (line,) = ambiguous.err.splitlines()
-    assert line.startswith("error: org/tiny-gguf@main has 3 quantizations; choose one with --quant")
+    assert line.startswith(
+        "error: tg: org/tiny-gguf@main has 3 quantizations; choose one with --quant"
+    )
     for label in ("F16 (0.0 GB, 2 parts)", "Q4_K_M (0.0 GB)", "Q8_0 (0.0 GB)"):
         assert label in line
     assert "mmproj" not in line
@@ -226,8 +229,13 @@ def test_errors_are_one_line_and_change_nothing(pool: Pool, hub: FakeHub, tmp_pa
         return line
 
     assert "has no repo to download from" in error_of("norepo")
-    assert f"repo org/does-not-exist not found on {hub.url}" in error_of("gone")
-    assert "revision 'nope' not found in repo org/tiny-st" in error_of("tiny", "--revision", "nope")
+    # Each error names the model first: with several ids, the repo alone would not say which.
+    assert error_of("gone").startswith(
+        f"error: gone: repo org/does-not-exist not found on {hub.url}"
+    )
+    assert error_of("tiny", "--revision", "nope") == (
+        "error: tiny: revision 'nope' not found in repo org/tiny-st (a branch, tag or commit)"
+    )
     gated_line = error_of("gated")
     assert "is gated or private (401" in gated_line
     assert "accept its licence" in gated_line
@@ -242,6 +250,16 @@ def test_errors_are_one_line_and_change_nothing(pool: Pool, hub: FakeHub, tmp_pa
     assert "its path models/one.gguf names a file; downloads go into a folder" in error_of(
         "onefile"
     )
+    # An empty revision is a usage error, not a silent `main`.
+    for empty in ("", " "):
+        refused = pool.run("models", "download", "tiny", "--revision", empty)
+        assert (refused.code, refused.out) == (2, ""), refused
+        assert refused.err == (
+            "error: --revision needs a branch, tag or commit; leave it out for main\n"
+        )
+    with pytest.raises(EmptyRevisionError, match="the revision is empty"):
+        download_model(str(pool.catalog), "tiny", str(pool.root), revision="")
+    assert pool.catalog.read_bytes() == before
     for model_id in ("tiny", "gated", "empty"):
         assert pool.files_in(model_id) == []
     assert not pool.partial_dir().exists()
@@ -274,7 +292,7 @@ def test_unreachable_endpoint(pool: Pool, hub: FakeHub, tmp_path: Path) -> None:
 
     assert result.code == 1, result
     (line,) = result.err.splitlines()
-    assert line.startswith(f"error: cannot reach the Hub at {endpoint}: ")
+    assert line.startswith(f"error: tiny: cannot reach the Hub at {endpoint}: ")
     assert "HF_ENDPOINT" in line
     assert_untouched(pool, "tiny", before)
 
@@ -291,7 +309,7 @@ def test_not_enough_space_is_refused_before_any_byte(
 
     assert result.code == 1, result
     (line,) = result.err.splitlines()
-    assert line.startswith("error: needs 100000000.0 GB, ")
+    assert line.startswith("error: tiny: needs 100000000.0 GB, ")
     assert " GB free on " in line
     assert hub.downloads() == []  # not one byte was asked for
     assert_untouched(pool, "tiny", before)
@@ -308,7 +326,7 @@ def test_corrupted_file_is_discarded(pool: Pool, hub: FakeHub, tmp_path: Path) -
 
     assert result.code == 1, result
     (line,) = [x for x in result.err.splitlines() if x.startswith("error: ")]
-    assert line.startswith("error: model-00002-of-00002.safetensors: sha256 mismatch")
+    assert line.startswith("error: tiny: model-00002-of-00002.safetensors: sha256 mismatch")
     assert "discarded" in line
     assert pool.catalog.read_bytes() == before
     # The corrupted file never took its name, and its partial is gone; files checked before
@@ -340,6 +358,6 @@ def test_a_corrupted_small_file_fails_its_git_sha1(
     pool.register("tiny", "org/tiny-st")
     result = pool.run("models", "download", "tiny")
     assert result.code == 1
-    assert "error: config.json: git blob sha1 mismatch" in result.err
+    assert "error: tiny: config.json: git blob sha1 mismatch" in result.err
     assert "config.json" not in pool.files_in("tiny")
     assert pool.entry("tiny")["downloaded"] is False

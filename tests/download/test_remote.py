@@ -134,6 +134,13 @@ def test_llorch_downloads_on_two_pools_at_once(
     )
     try:
         wait_for(lambda: big.paused_count == 2, "both pools' transfers")
+        # Sent is not yet written: wait until each pool's partial file holds the 1 MB.
+        for name in POOLS:
+            partials = two_pools.pools[name].workdir / ".test-models" / ".rbee-partial"
+            wait_for(
+                lambda p=partials: [f.stat().st_size for f in p.rglob("*.part")] == [1_000_000],
+                f"the first 1 MB on {name}",
+            )
         process.send_signal(signal.SIGINT)
         _out, err = process.communicate(timeout=WAIT)
     finally:
@@ -223,3 +230,27 @@ def test_catalog_and_pool_list_never_import_huggingface_hub(
     assert not [m for m in loaded if not m.startswith("rbee")], loaded
     assert "rbee.hub" not in loaded
     assert "rbee.workflows.download" not in loaded
+
+
+def test_one_pool_error_on_a_terminal_leaves_no_progress_line(
+    two_pools: SshHosts, hub: FakeHub, tmp_path: Path
+) -> None:
+    """The board's `POOL  connecting...` line goes before the error takes its place."""
+    from tests.download.test_display import screen
+    from tests.terminal import run_with_stderr_on_a_terminal
+
+    folder = tmp_path / "src"
+    folder.mkdir()
+    write_config(folder)
+    hub.repo("org/big", COMMIT).add_folder(folder)
+    register_on(two_pools, POOLS[0])
+    command = [str(LLORCH), "pool", "models", "download", "big", "--host", POOLS[0]]
+
+    process, text = run_with_stderr_on_a_terminal(
+        [*command, "--revision", "nope"], env=llorch_env(two_pools), timeout=WAIT
+    )
+
+    assert process.returncode == 1, text
+    assert screen(text) == [
+        "error: big: revision 'nope' not found in repo org/big (a branch, tag or commit)"
+    ]

@@ -6,6 +6,7 @@ nothing here depends on how fast the machine is.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -108,6 +109,14 @@ def test_ctrl_c_exits_130_and_keeps_the_partial_file(
             process.wait()
         big.released.set()
     assert process.returncode == 130
+    # One line says what was kept, where, and that a rerun resumes (as llorch's do).
+    interrupted = [
+        line for line in (tmp_path / "err").read_text().splitlines() if "interrupted" in line
+    ]
+    assert interrupted == [
+        "interrupted: download of big stopped; 3.0 MB of partial data kept in "
+        ".test-models/.rbee-partial/big/: run the same command again to resume"
+    ]
     assert partial_size(pool) == 3_000_000
     assert pool.catalog.read_bytes() == before
     assert "model.safetensors" not in pool.files_in("big")
@@ -152,7 +161,7 @@ def test_a_connection_that_keeps_dropping_fails_and_a_rerun_resumes(
     assert failed.code == 1, failed
     error = [line for line in failed.err.splitlines() if line.startswith("error: ")]
     assert len(error) == 1
-    assert error[0].startswith("error: model.safetensors: the connection kept failing")
+    assert error[0].startswith("error: big: model.safetensors: the connection kept failing")
     assert "run the download again to resume" in error[0]
     assert partial_size(pool) == 1_000_000
     assert pool.catalog.read_bytes() == before
@@ -229,7 +238,9 @@ def test_a_full_disk_mid_transfer_keeps_the_partial_file(
 
     assert completed.returncode == 1, completed
     (line,) = [x for x in completed.stderr.decode().splitlines() if x.startswith("error: ")]
-    assert line.startswith("error: model.safetensors: the disk is full (File too large) after ")
+    assert line.startswith(
+        "error: big: model.safetensors: the disk is full (File too large) after "
+    )
     assert "the partial file is kept in " in line
     assert "run the download again to resume" in line
     assert partial_size(pool) == limit
@@ -242,3 +253,39 @@ def test_a_full_disk_mid_transfer_keeps_the_partial_file(
     (request,) = hub.downloads("model.safetensors")
     assert request.body_bytes == big.size - limit
     assert_complete(pool, big)
+
+
+def test_a_complete_model_drops_the_partial_file_an_interrupted_force_left(
+    pool: Pool, hub: FakeHub, tmp_path: Path
+) -> None:
+    """`download --force` of a complete model, killed: its partial file would never be used
+    (the model is complete); the next run that finds the model complete removes it, and says so."""
+    big = one_big_file_repo(hub, tmp_path, 4_000_000)
+    pool.register("big", "org/big")
+    assert pool.run("models", "download", "big").code == 0
+
+    big.pause_after = 2_000_000
+    process = pool.start("models", "download", "big", "--force", stderr=tmp_path / "err")
+    try:
+        assert big.paused.wait(WAIT)
+        wait_for(lambda: partial_size(pool) >= 2_000_000, "the forced partial file")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        big.released.set()
+    assert partial_size(pool) == 2_000_000
+
+    hub.clear_log()
+    again = pool.run("models", "download", "big")
+    assert again.code == 0, again
+    assert again.out == (
+        "✅ Model big downloaded: 2 file(s), 4.0 MB in .test-models/big (already complete, "
+        "nothing transferred; removed 2.0 MB of stale partial data from "
+        ".test-models/.rbee-partial/big)\n"
+    )
+    assert hub.downloads() == []
+    assert_complete(pool, big)
+    assert not pool.partial_dir().exists()
+    # --json says it too; nothing is left to remove the next time.
+    document = json.loads(pool.run("models", "download", "big", "--json").out)
+    assert document["models"][0]["removed_partial_bytes"] == 0

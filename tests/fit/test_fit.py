@@ -9,6 +9,7 @@ issue's measurements (about 10, 37 and 145 MiB at 512, 2048 and 8192 for one sma
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -361,3 +362,41 @@ def test_models_fit_bad_input_is_one_line(
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""
+
+
+def test_does_not_fit_without_a_gpu_says_no_gpu() -> None:
+    verdict = fit.verdict(fit.estimate(synthetic(), 4096), None, 1 * GIB)
+    assert verdict.kind == "none"
+    assert ", no GPU, RAM " in verdict.message
+    assert "GPU ?" not in verdict.message
+
+
+def test_a_context_beyond_the_trained_one_is_warned_about(pool: Path) -> None:
+    """mistral is trained for 32768 tokens: --ctx 1000000 is estimated, with a warning on
+    stderr and in the JSON; on a pool without a GPU the lines say "no GPU", never "GPU ?"."""
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no nvidia-smi, rocm-smi...: no GPU
+
+    def fit_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [RBEE_HIVE, "--root", str(pool), "models", "fit", "mistral", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    done = fit_cli("--ctx", "1000000")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "warning: a context of 1000000 tokens is beyond the model's trained context of 32768 "
+        "tokens: llama.cpp runs it, but answers degrade past the trained length (unless RoPE "
+        "scaling extends it)"
+    ]
+    if sys.platform == "linux":
+        assert "GPU       no GPU (CPU only)" in done.stdout
+        assert "GPU ?" not in done.stdout
+    document = json.loads(fit_cli("--ctx", "1000000", "--json").stdout)
+    assert document["warnings"] == [done.stderr.splitlines()[0].removeprefix("warning: ")]
+    within = fit_cli("--ctx", "32768", "--json")
+    assert (within.stderr, json.loads(within.stdout)["warnings"]) == ("", [])

@@ -148,3 +148,25 @@ def test_fleet_without_pools_says_how_to_add_them(fleet: Fleet, tmp_path: Path) 
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: no pools are configured in {empty}; add [pools.")
     assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("model", "why"),
+    [
+        ("nope", f"nope: it is in no catalog of the pools that answered ({MAC}, {WS})"),
+        ("qwen-0.5b", f"qwen-0.5b: it is not downloaded on any pool (registered on {MAC}, {WS})"),
+    ],
+)
+@pytest.mark.parametrize("json_output", [False, True])
+def test_fleet_fit_without_any_verdict_exits_1_and_says_why(
+    seeded: Fleet, model: str, why: str, json_output: bool
+) -> None:
+    """As `--model` with a model nowhere: exit 1 when no pool could give a verdict."""
+    extra = ("--json",) if json_output else ()
+    done = seeded.llorch("fleet", "--host", MAC, "--host", WS, "--fit", model, *extra)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"error: no pool could give a verdict on {why}"]
+    if json_output:
+        assert set(json.loads(done.stdout)["pools"]) == {MAC, WS}
+    else:
+        assert done.stdout.startswith(f"fit of {model}:\nPOOL")

@@ -215,7 +215,7 @@ def test_pool_info_text_names_missing_tools(tmp_path: Path) -> None:
     text = done.stdout.decode()
     assert done.returncode == 0, done.stderr
     if sys.platform == "linux":
-        assert "gpu       none (CPU only)" in text
+        assert "gpu       no GPU (CPU only)" in text
         assert "nvidia-smi missing: not found on PATH" in text
     assert "cores" in text
 

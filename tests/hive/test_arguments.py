@@ -104,11 +104,13 @@ def test_every_command_help_ends_with_examples_that_parse() -> None:
         for example in subcommand.examples:
             assert example in text
             # The rbee-hive part of each example (before a pipe or redirection) is valid.
-            words = shlex.split(example.replace("\\\n", " "))
+            words = shlex.split(example.replace("\\\n", " "), comments=True)
             assert words[0] == "rbee-hive"
             words = words[1 : next((i for i, w in enumerate(words) if w in ("|", "<")), len(words))]
             args = hive_arguments.build_parser().parse_args(words)
             assert args.models_command == subcommand.name, example
-    for path in ([], ["models"]):
-        assert "\nexamples:\n  rbee-hive models register --from" in help_text(path)
+    # The first example works anywhere (not only in a checkout, as examples/... would).
+    for path in ([], ["models"], ["models", "register"]):
+        assert "\nexamples:\n  rbee-hive models register --test-models\n" in help_text(path)
+        assert "examples/" not in help_text(path).split("\nexamples:\n")[1]
     assert "\nexamples:\n  rbee-hive completion bash > " in help_text(["completion"])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import completion_driver
+
 from .conftest import HIVE, HiveRunner
 
 # Each case: the words typed so far (the last one is being completed) and what must be offered.
@@ -28,24 +30,8 @@ CASES = [
     (["rbee-hive", "models", "register", "--from", "exa"], ["examples.toml"]),
 ]
 
-BASH_DRIVER = """
-source "$1"; shift
-COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-_rbee_hive
-printf '%s\\n' "${COMPREPLY[@]}"
-"""
-
-# zsh runs bash completion functions through bashcompinit, under `emulate -L sh` with these
-# options (as its _bash_complete does); its compgen leaves the prefix matching to zsh itself.
-ZSH_DRIVER = """
-autoload -U +X compinit && compinit -u -d "$TMPDIR/zcompdump"
-source "$1"; shift
-emulate -L sh
-setopt kshglob noshglob braceexpand nokshautoload
-COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-_rbee_hive
-printf '%s\\n' "${COMPREPLY[@]}"
-"""
+BASH_DRIVER = completion_driver("bash", "_rbee_hive")
+ZSH_DRIVER = completion_driver("zsh", "_rbee_hive")
 
 
 def _script(seeded: HiveRunner, shell: str) -> Path:

@@ -74,7 +74,8 @@ def test_toml_and_json_give_the_same_entries() -> None:
     [
         ("", "<stdin>: the file is empty"),
         ("[[models]\n", "<stdin>: invalid TOML"),
-        ('[{"id": ', "<stdin>: invalid JSON at line 1"),
+        ('[{"id": ', "<stdin>: invalid JSON: Expecting value at line 1, column 9"),
+        ('[{"id": "a', "<stdin>: invalid JSON: Unterminated string starting at line 1, column 9"),
         ('[[model]]\nid = "a"\n', "unknown top-level key 'model'"),
         ('title = "x"\n', "unknown top-level key 'title'"),
         ("# nothing but a comment\n", "no [[models]] tables"),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rbee.keeper.cli import REMOTE_SUBCOMMANDS
+from tests.shared import completion_driver
 
 from .conftest import BIN, LLORCH
 
@@ -35,24 +36,8 @@ CASES = [
     (["llorch", "--pools", "oth"], ["other.toml"]),
 ]
 
-BASH_DRIVER = """
-source "$1"; shift
-COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-_llorch
-printf '%s\\n' "${COMPREPLY[@]}"
-"""
-
-# zsh runs bash completion functions through bashcompinit, under `emulate -L sh` with these
-# options (as its _bash_complete does); its compgen leaves the prefix matching to zsh itself.
-ZSH_DRIVER = """
-autoload -U +X compinit && compinit -u -d "$TMPDIR/zcompdump"
-source "$1"; shift
-emulate -L sh
-setopt kshglob noshglob braceexpand nokshautoload
-COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-_llorch
-printf '%s\\n' "${COMPREPLY[@]}"
-"""
+BASH_DRIVER = completion_driver("bash", "_llorch")
+ZSH_DRIVER = completion_driver("zsh", "_llorch")
 
 
 @pytest.fixture

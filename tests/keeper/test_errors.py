@@ -198,6 +198,14 @@ def test_check_names_the_catalog_an_env_prefix_in_hive_points_to(
     )
     before = json.loads(keeper.run("pool", "check", "--host", "envd", "--json").stdout)["envd"]
     assert (before["catalog"], before["catalog_exists"]) == (str(catalog), False)
+    # A catalog set by RBEE_CATALOG in a folder that does not exist: an error naming it.
+    refused = keeper.run(
+        "pool", "models", "register", "--host", "envd", "--from", str(EXAMPLES_FILE)
+    )
+    assert refused.returncode == 1
+    assert f"the catalog's folder {catalog.parent} does not exist".encode() in refused.stderr
+    assert not catalog.parent.exists()
+    catalog.parent.mkdir()
     registered = keeper.run(
         "pool", "models", "register", "--host", "envd", "--from", str(EXAMPLES_FILE)
     )

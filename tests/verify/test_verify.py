@@ -74,7 +74,7 @@ def test_record_output_and_json(models: Pool, capsys: Capsys) -> None:
     assert document["recorded"] == ["st"]
     assert set(document) == {"ok", "recorded", "not_recorded", "models"}
     assert set(document["models"][0]) == {
-        "id", "status", "directory", "replaced", "files", "total_bytes",
+        "id", "status", "directory", "replaced", "source", "source_kept", "files", "total_bytes",
     }  # fmt: skip
     assert document["not_recorded"] == []
     (model,) = document["models"]
@@ -483,6 +483,61 @@ def test_verify_a_downloaded_record_with_subfolders(pool: Pool, capsys: Capsys) 
     assert document["models"][0]["source"] == source
     # tokenizer.json is not a weight file: not recorded, not extra.
     assert document["models"][0]["extra"] == []
+
+
+def test_record_force_keeps_the_source_of_unchanged_files(pool: Pool, capsys: Capsys) -> None:
+    """Recording a downloaded model again keeps its repo and commit while its files are as
+    recorded (only recorded_at moves); once they changed, the source is local and the old one
+    is kept under "previous"."""
+    folder = pool.pool / ".test-models" / "hub"
+    write_safetensors_model(folder)
+    files = [
+        FileDigest(name, (folder / name).stat().st_size, _sha256(folder / name))
+        for name in ("config.json", "model.safetensors", "tokenizer.json")
+    ]
+    source = {"type": "huggingface", "repo": "owner/name", "revision": "main", "commit": "a" * 40}
+    old_time = "2026-01-01T00:00:00.000000Z"
+    with edit_catalog(pool.catalog, create_pool_id="test.pool") as catalog:
+        catalog.add_model(
+            ModelEntry(
+                id="hub",
+                name="Hub",
+                architecture="llama",
+                path=".test-models/hub",
+                downloaded=True,
+                record=make_record(source, files, recorded_at=old_time),
+            )
+        )
+    result = pool.call("models", "record", "hub", "--force", capsys=capsys)
+    assert result.code == 0, result.err
+    assert result.out.rstrip().endswith("(files unchanged: source huggingface kept)")
+    record = load_catalog(pool.catalog).get_model("hub").record
+    assert record is not None
+    assert record["source"] == source
+    assert record["recorded_at"] != old_time
+    assert record["files"] == [f.to_dict() for f in files]
+
+    (folder / "tokenizer.json").write_text('{"version": "2.0"}')
+    code, document = pool.json("models", "record", "hub", "--force", capsys=capsys)
+    assert code == 0
+    assert document["models"][0]["source_kept"] is False
+    record = load_catalog(pool.catalog).get_model("hub").record
+    assert record is not None
+    assert record["source"] == {"type": "local", "previous": source}
+    # Unchanged since: that source is kept as it is; a further change keeps the real origin.
+    pool.ok("models", "record", "hub", "--force", capsys=capsys)
+    assert load_catalog(pool.catalog).get_model("hub").record["source"] == {  # type: ignore[index]
+        "type": "local",
+        "previous": source,
+    }
+    (folder / "tokenizer.json").write_text('{"version": "3.0"}')
+    result = pool.call("models", "record", "hub", "--force", capsys=capsys)
+    assert result.out.rstrip().endswith("(files changed: source now local, was huggingface)")
+    assert load_catalog(pool.catalog).get_model("hub").record["source"] == {  # type: ignore[index]
+        "type": "local",
+        "previous": source,
+    }
+    pool.ok("models", "verify", "hub", capsys=capsys)
 
 
 def test_verify_progress_lines_off_a_terminal(models: Pool, capsys: Capsys) -> None:

@@ -33,10 +33,15 @@ def decode_document(data: bytes, path: StrPath | None = None) -> tuple[dict[str,
         raise CatalogCorruptError(path, "the file is not UTF-8 text", line, column) from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    if not text.strip():
+        raise CatalogCorruptError(path, "the file is empty")
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise CatalogCorruptError(path, f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        # The position leads the message (`file:line:column:`); a message of json's that ends
+        # in "starting at" is completed all the same.
+        reason = f"invalid JSON: {json_error_reason(exc, always=False)}"
+        raise CatalogCorruptError(path, reason, exc.lineno, exc.colno) from None
     except RecursionError:
         raise CatalogCorruptError(path, "JSON nested too deeply") from None
     except ValueError:  # NaN or Infinity, or an integer with too many digits
@@ -49,6 +54,16 @@ def decode_document(data: bytes, path: StrPath | None = None) -> tuple[dict[str,
         return migrate(document, path), original_version
     except CatalogInvalidError as exc:
         raise exc.in_file(path) if path is not None else exc from None
+
+
+def json_error_reason(exc: json.JSONDecodeError, *, always: bool = True) -> str:
+    """`json`'s message with its position, e.g. `Unterminated string starting at line 3,
+    column 12` (its `msg` alone may end in a bare "starting at"). `always=False`: the position
+    only where the message needs it to make sense."""
+    where = f"line {exc.lineno}, column {exc.colno}"
+    if exc.msg.endswith(" at"):
+        return f"{exc.msg} {where}"
+    return f"{exc.msg} at {where}" if always else exc.msg
 
 
 def _reject_constant(name: str) -> None:

@@ -258,13 +258,18 @@ class ModelCatalog:
         or earlier in `entries`), and then nothing was added. `updated_at` is stamped once.
         """
         taken = {entry.id.lower(): entry.id for entry in self.models}
+        listed: dict[str, str] = {}  # the same, for the entries added so far
         added: list[ModelEntry] = []
         for entry in entries:
             entry.validate()
-            holder = taken.get(entry.id.lower())
+            key = entry.id.lower()
+            holder = taken.get(key)
             if holder is not None:
                 raise ModelExistsError(entry.id, holder)
-            taken[entry.id.lower()] = entry.id
+            holder = listed.get(key)
+            if holder is not None:
+                raise ModelExistsError(entry.id, holder, earlier=True)
+            listed[key] = entry.id
             added.append(entry)
         if added:
             self.models.extend(added)

@@ -141,9 +141,9 @@ def _json_entries(text: str, source: str) -> list[Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise EntriesFileError(
-            source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+        from rbee.catalog.codec import json_error_reason
+
+        raise EntriesFileError(source, f"invalid JSON: {json_error_reason(exc)}") from None
     except (ValueError, RecursionError) as exc:
         raise EntriesFileError(source, f"invalid JSON: {exc}") from None
     if isinstance(document, list):
@@ -186,16 +186,22 @@ def _toml_entries(text: str, source: str) -> list[Any]:
 def entries_from_list(raw_entries: list[Any], source: str = STDIN_NAME) -> list[ListedEntry]:
     """Build and validate entries from their parsed form; ids must be unique in the list."""
     entries: list[ListedEntry] = []
-    first_index: dict[str, int] = {}
+    first_index: dict[str, int] = {}  # by id in lower case: ids are unique ignoring case
     for index, raw in enumerate(raw_entries):
         entry = entry_from_mapping(raw, source, index)
-        if entry.id in first_index:
-            raise EntriesFileError(
-                source,
-                f"{_where(index, entry.id)}: id {entry.id!r} is already used by entry "
-                f"{first_index[entry.id] + 1}",
-            )
-        first_index[entry.id] = index
+        first = first_index.get(entry.id.lower())
+        if first is not None:
+            earlier = entries[first].entry.id
+            if earlier == entry.id:
+                problem = f"id {entry.id!r} is already used by entry {first + 1}"
+            else:
+                problem = (
+                    f"id {entry.id!r} collides with {earlier!r} (entry {first + 1}, earlier "
+                    "in this file; ids are unique ignoring case: they name folders on "
+                    "case-insensitive disks)"
+                )
+            raise EntriesFileError(source, f"{_where(index, entry.id)}: {problem}")
+        first_index[entry.id.lower()] = index
         entries.append(ListedEntry(entry, given_fields(raw)))
     return entries
 

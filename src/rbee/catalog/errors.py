@@ -198,15 +198,22 @@ class UnsupportedVersionError(_AtPath, CatalogError):
 class ModelExistsError(CatalogError):
     """An entry with this id is already in the catalog."""
 
-    def __init__(self, model_id: str, holder: str | None = None) -> None:
+    def __init__(self, model_id: str, holder: str | None = None, *, earlier: bool = False) -> None:
         self.model_id = model_id
         self.holder = model_id if holder is None else holder
-        """The id already registered: `model_id` itself, or one that differs only in case."""
+        """The id already taken: `model_id` itself, or one that differs only in case."""
+        self.earlier = earlier
+        """Whether `holder` is not in the catalog but earlier in the same list of new entries."""
+        where = "earlier in the same list" if earlier else "already in the catalog"
         if self.holder == model_id:
-            super().__init__(f"model {model_id!r} already exists in the catalog")
+            super().__init__(
+                f"model {model_id!r} is listed twice"
+                if earlier
+                else f"model {model_id!r} already exists in the catalog"
+            )
         else:
             super().__init__(
-                f"model {model_id!r} collides with {self.holder!r}, already in the catalog "
+                f"model {model_id!r} collides with {self.holder!r}, {where} "
                 "(ids are unique ignoring case: they name folders on case-insensitive disks)"
             )
 

@@ -64,10 +64,7 @@ def catalog_lock(path: StrPath, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterat
             _held_locks[key] -= 1
         return
     lock_path = lock_path_for(target)
-    try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-    except OSError as exc:
-        raise CatalogIOError(os.path.dirname(target), "create the catalog directory", exc) from None
+    make_catalog_folder(path, target)
     fd = _open_lock_file(lock_path)
     try:
         deadline = time.monotonic() + timeout
@@ -146,8 +143,48 @@ def real_target(path: StrPath) -> str:
     """Where a catalog really is: a symlinked catalog is written (and locked) at its target,
     so that saving keeps the link instead of replacing it with a file."""
     if os.path.islink(path):
-        return os.path.realpath(path)
+        target = os.path.realpath(path)
+        if not os.path.isdir(os.path.dirname(target)):
+            raise _dangling_link_error(path, os.fspath(path), target)
+        return target
     return os.fspath(path)
+
+
+def make_catalog_folder(path: StrPath, target: str) -> None:
+    """Create the folder of the catalog at `path` (really at `target`) when it is missing.
+
+    Only the folders `path` itself names are created, never a symlink's missing target: a
+    catalog that is (or lies below) a symlink to nowhere is an error and nothing is created.
+    """
+    if os.path.isdir(os.path.dirname(target)):
+        return
+    given = os.path.abspath(path)
+    link = given
+    while True:
+        if os.path.islink(link) and not os.path.exists(link):
+            raise _dangling_link_error(path, link, os.path.realpath(link))
+        parent = os.path.dirname(link)
+        if parent == link:
+            break
+        link = parent
+    folder = os.path.dirname(given)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise CatalogIOError(folder, "create the catalog directory", exc) from None
+
+
+def _dangling_link_error(path: StrPath, link: str, where: str) -> CatalogIOError:
+    missing = os.path.dirname(where) if link == os.path.abspath(path) else where
+    return CatalogIOError(
+        path,
+        "write the catalog",
+        OSError(
+            errno.ENOENT,
+            f"{link} is a symlink to {where}, and {missing} does not exist "
+            "(nothing was created: create it, or fix the link)",
+        ),
+    )
 
 
 def write_atomically(target: StrPath, data: bytes) -> None:

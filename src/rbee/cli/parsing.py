@@ -71,6 +71,17 @@ class ArgumentParser(argparse.ArgumentParser):
         report(f"{self.prog}: {message} (see '{self.prog} --help')")
         sys.exit(exitcodes.USAGE)
 
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        # An unknown sub-command lists the choices `--help` lists: plumbing sub-commands
+        # (added without `help=`, e.g. `send`, `receive`, `report`) stay out of sight.
+        if isinstance(action, argparse._SubParsersAction) and value not in action.choices:
+            listed = [choice.dest for choice in action._choices_actions] or list(action.choices)
+            choices = ", ".join(map(repr, listed))
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r} (choose from {choices})"
+            )
+        super()._check_value(action, value)
+
 
 class LazySubParsersAction(argparse._SubParsersAction):  # type: ignore[type-arg]
     """Sub-commands whose arguments are added only when that sub-command is chosen.

@@ -76,7 +76,14 @@ class _State:
         self.files_done = 0
         self.started = time.monotonic()
         self.current = ""
-        self.files: dict[str, list[int]] = {}  # name -> [size, done]
+        # name -> [size, done, kept]: `kept` is what an earlier run left (resume) until the first
+        # new bytes of the file arrive: meanwhile the kept part is being checked (hashed).
+        self.files: dict[str, list[int]] = {}
+
+    @property
+    def drawable(self) -> bool:
+        """A task has begun with something to count (no bar for a note alone, or 0 of 0)."""
+        return bool(self.task) and (self.total_bytes > 0 or self.total_files > 0)
 
 
 class _LockedProgress(Progress):
@@ -86,9 +93,11 @@ class _LockedProgress(Progress):
         self.stream = stream
         self.lock = threading.Lock()
         self.state = _State()
+        self.active = False  # between `begin` and `end`
 
     def begin(self, task: str, total_bytes: int, total_files: int) -> None:
         with self.lock:
+            self.active = True
             self.state = _State()
             self.state.task = task
             self.state.total_bytes = max(0, total_bytes)
@@ -98,7 +107,7 @@ class _LockedProgress(Progress):
     def file_started(self, name: str, size: int, already: int = 0) -> None:
         with self.lock:
             state = self.state
-            state.files[name] = [size, already]
+            state.files[name] = [size, already, max(0, already)]
             state.current = name
             state.done_bytes += already
             self._changed(force=True)
@@ -109,6 +118,7 @@ class _LockedProgress(Progress):
             entry = state.files.get(name)
             if entry is not None:
                 entry[1] += n_bytes
+                entry[2] = 0  # bytes are moving: the kept part has been checked
                 state.current = name
             state.done_bytes += n_bytes
             state.moved_bytes += n_bytes
@@ -134,6 +144,7 @@ class _LockedProgress(Progress):
     def end(self) -> None:
         with self.lock:
             self._end()
+            self.active = False  # notes after the task draw no bar of it
 
     # -- drawing, called with the lock held --------------------------------------------------
 
@@ -192,6 +203,8 @@ class BarProgress(_LockedProgress):
         return bar_line(self.state, self.columns(), time.monotonic())
 
     def _changed(self, *, force: bool) -> None:
+        if not (self.active and self.state.drawable):
+            return
         now = time.monotonic()
         if not force and now - self._last_draw < REDRAW_INTERVAL:
             return
@@ -228,6 +241,9 @@ def bar_line(state: _State, columns: int, now: float) -> str:
     done = min(state.done_bytes, total) if total else state.done_bytes
     fraction = done / total if total else 0.0
     parts = [f"{format_bytes(done)}/{format_bytes(total)}"]
+    if not total and state.total_files:  # a task that counts files, not bytes (scan)
+        fraction = min(1.0, state.files_done / state.total_files)
+        parts = [f"{state.files_done}/{state.total_files} file(s)"]
     if state.moved_bytes and elapsed > 0.5:
         parts.append(f"{format_bytes(rate)}/s")
         if rate > 0 and total > done:
@@ -241,12 +257,23 @@ def bar_line(state: _State, columns: int, now: float) -> str:
             percent = f" {min(100, int(entry[1] * 100 / entry[0]))}%"
         index = min(state.files_done + 1, state.total_files) if state.total_files else 0
         count = f"[{index}/{state.total_files}] " if state.total_files else ""
-        current = f"  {count}{_printable(state.current)}{percent}"
+        if entry is not None and entry[2] > 0:
+            # A resume re-hashes what an earlier run left before new bytes come: say so.
+            kept = f"checking kept {format_bytes(entry[2])} of "
+            current = f"  {count}{kept}{_printable(state.current)}"
+        else:
+            current = f"  {count}{_printable(state.current)}{percent}"
     task = _printable(state.task)
     bar_width = 20 if columns >= 100 else 10
     filled = int(fraction * bar_width)
     bar = "[" + "#" * filled + "-" * (bar_width - filled) + "]"
     line = f"{task} {bar} {figures}{current}"
+    if len(line) >= columns and current:
+        # The current file says the most: drop the task's name first, then cut the label.
+        line = f"{bar} {figures}{current}"
+        room = columns - 1 - len(f"{bar} {figures}")
+        if len(line) >= columns:
+            line = f"{bar} {figures}{current[:room]}" if room >= 20 else line
     if len(line) >= columns:
         line = f"{task} {bar} {figures}"
     if len(line) >= columns:
@@ -307,11 +334,29 @@ class PoolBoard:
             self._print_above(text)
 
     def close(self) -> None:
+        """Leave the board's last state on screen; none if no pool ever began (an error, soon
+        printed below, says why)."""
         with self.lock:
             if self._closed:
                 return
-            self._draw(force=True)
+            if any(pool.state.task for pool in self.pools.values()):
+                self._draw(force=True)
+            else:
+                self._erase()
             self._closed = True
+
+    def clear(self) -> None:
+        """Take the board off the screen for good (before an error is printed in its place)."""
+        with self.lock:
+            if self._closed:
+                return
+            self._erase()
+            self._closed = True
+
+    def _erase(self) -> None:
+        if self._drawn:
+            self._write(f"\x1b[{self._drawn}F\x1b[J")
+            self._drawn = 0
 
     def lines(self) -> list[str]:
         columns = self._columns()

@@ -346,7 +346,11 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
     """`models record`: store the files' sizes and sha256 as they are now."""
     parser.add_argument("ids", metavar="ID", nargs="+", help="the models to record")
     parser.add_argument(
-        "--force", action="store_true", help="replace a record the model already has"
+        "--force",
+        action="store_true",
+        help="replace a record the model already has (its source, e.g. the Hub repo and "
+        "commit, is kept when every file is unchanged; else the source becomes local, the "
+        "old one kept under 'previous')",
     )
     _add_llorch_plumbing(parser)
     output = parser.add_mutually_exclusive_group()
@@ -411,22 +415,23 @@ MODELS_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "register",
         "add models to the catalog",
-        "Add one model to the catalog (creating the catalog if there is none), or every model\n"
-        "listed in a TOML or JSON file with --from (--test-models: the four test models that\n"
-        "ship with rbee). Idempotent: an entry that matches the registered one in every field\n"
-        "it gives is skipped; metadata keys the registered one lacks are filled in. One that\n"
+        "Add one model to the catalog (creating the catalog if there is none), the four test\n"
+        "models that ship with rbee (--test-models), or every model listed in a TOML or JSON\n"
+        "file of your own (--from FILE; examples/test-models.toml in rbee's repository shows\n"
+        "the format). Idempotent: an entry that matches the registered one in every field it\n"
+        "gives is skipped; metadata keys the registered one lacks are filled in. One that\n"
         "gives a different value under a registered id is an error naming the fields, and\n"
         "then nothing is registered; with --update it takes the list's values instead.",
         add_register_arguments,
         "rbee.hive.commands.register:run",
         examples=(
+            "rbee-hive models register --test-models",
             "rbee-hive models register tinyllama --name 'TinyLlama 1.1B Chat' \\\n"
             "      --repo TinyLlama/TinyLlama-1.1B-Chat-v1.0 --architecture llama",
             "rbee-hive models register phi3-q4 --name 'Phi-3 Q4' --architecture phi3 \\\n"
             "      --format gguf --backend cpu --backend metal --quantization Q4_K_M",
-            "rbee-hive models register --from examples/test-models.toml",
+            "rbee-hive models register --from models.toml    # your own list",
             "rbee-hive models register --from models.toml --update",
-            "rbee-hive models register --test-models",
             "rbee-hive models register --from - < models.json",
         ),
     ),
@@ -663,7 +668,8 @@ exit codes: 0 success, 1 error (not found, exists, invalid, unreadable catalog, 
             2 usage error, 130 interrupted
 
 examples:
-  rbee-hive models register --from examples/test-models.toml
+  rbee-hive models register --test-models
+  rbee-hive models register --from models.toml    # your own list of models
   rbee-hive models catalog
   rbee-hive --root /srv/pool models scan --dry-run
   rbee-hive models SUBCOMMAND --help    (each subcommand's options and examples)"""

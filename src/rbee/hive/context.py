@@ -1,9 +1,11 @@
 """What every `rbee-hive` command is handed: where the pool and its catalog are, and the output.
 
 Paths: the pool's root is `--root`, else `$RBEE_ROOT`, else the current directory. The catalog is
-`--catalog`, else `$RBEE_CATALOG`, else `ROOT/.test-models/catalog.json`. A new catalog's pool id is
-`--pool-id`, else `$RBEE_POOL_ID`, else the host name (from `uname`: no DNS look-up, which would
-cost start-up time and can hang).
+`--catalog`, else `$RBEE_CATALOG`, else `ROOT/.test-models/catalog.json`. A root that is not a
+directory, or a catalog given by --catalog/RBEE_CATALOG whose folder does not exist, is an error
+for every command (a typo, likely): only the default models folder is ever created. A new
+catalog's pool id is `--pool-id`, else `$RBEE_POOL_ID`, else the host name (from `uname`: no DNS
+look-up, which would cost start-up time and can hang).
 """
 
 from __future__ import annotations
@@ -40,6 +42,19 @@ def host_pool_id() -> str:
     return os.uname().nodename or "localhost"
 
 
+def _require_catalog_folder(catalog: str, root: str) -> None:
+    """An explicit catalog's folder must exist: only the default models folder is created."""
+    folder = os.path.dirname(os.path.abspath(catalog))
+    default = os.path.abspath(os.path.join(root, os.path.dirname(DEFAULT_CATALOG_PATH)))
+    if folder != default and not os.path.isdir(folder):
+        from rbee.cli.errors import CommandError
+
+        raise CommandError(
+            f"the catalog's folder {folder} does not exist (--catalog/RBEE_CATALOG): "
+            "create it first, or leave the option out for ROOT/.test-models/catalog.json"
+        )
+
+
 class Hive:
     """The resolved global options of one `rbee-hive` run."""
 
@@ -51,8 +66,11 @@ class Hive:
     ) -> None:
         env = os.environ if environ is None else environ
         self.root = _setting(args, "root", env, "RBEE_ROOT") or "."
+        self.require_root()
         catalog = _setting(args, "catalog", env, "RBEE_CATALOG")
-        if not catalog:
+        if catalog:
+            _require_catalog_folder(catalog, self.root)
+        else:
             # Not imported from rbee.catalog: commands that never open the catalog (inspect)
             # must not pay for importing it. A test checks the two constants agree.
             catalog = (
@@ -86,7 +104,7 @@ class Hive:
         return make_progress(self.out.stderr, quiet=self.quiet, mode=mode)
 
     def require_root(self) -> None:
-        """Refuse to create a catalog under a pool root that does not exist (a typo, likely)."""
+        """Refuse a pool root that does not exist (a typo, likely); every command checks it."""
         if self.root != "." and not os.path.isdir(self.root):
             from rbee.cli.errors import CommandError
 

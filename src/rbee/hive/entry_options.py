@@ -139,7 +139,7 @@ ENTRY_OPTIONS: tuple[EntryOption, ...] = (
     EntryOption(
         "path",
         "--path",
-        "where the model's files are, relative to the pool's root",
+        "where the model's files are: relative to the pool's root (no '..'), or absolute",
         "Path",
         metavar="PATH",
         default=".test-models/ID",

@@ -158,7 +158,7 @@ def build_parser(*, lazy: bool = True) -> argparse.ArgumentParser:
             "llorch pool list",
             "llorch pool check --all",
             "llorch pool models catalog --host mac.home.arpa",
-            "llorch pool models register --all --from examples/test-models.toml",
+            "llorch pool models register --all --test-models",
             "llorch pool models catalog --help    # every command has options and examples",
         ),
     )

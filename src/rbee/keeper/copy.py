@@ -45,6 +45,17 @@ class CopyFailed(WorkflowError):
     """The copy could not start (unknown pool, the source's answer), or a destination failed."""
 
 
+class CopyInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the copy: every ssh is ended; `staged` names, per destination that had
+    planned its reception, the staging folder (on that pool) where what arrived is kept for a
+    rerun to resume."""
+
+    def __init__(self, model_id: str, staged: list[tuple[Pool, str]]) -> None:
+        super().__init__(model_id)
+        self.model_id = model_id
+        self.staged = staged
+
+
 class DestinationResult:
     """How the copy to one destination went."""
 
@@ -53,6 +64,7 @@ class DestinationResult:
         self.ok = False
         self.status = "failed"  # copied, up-to-date, failed
         self.path = ""
+        self.staging = ""  # the staging folder on the pool, once its receiver has planned
         self.files = 0
         self.skipped_files = 0
         self.sent_bytes = 0
@@ -243,8 +255,14 @@ class Copier:
     # -- 2. each destination -----------------------------------------------------------------
 
     def copy(self, model_id: str, *, path: str | None = None, update: bool = False) -> CopyReport:
-        """Copy to every destination at once; returns how each went (never raises for one)."""
-        manifest = self.manifest(model_id)
+        """Copy to every destination at once; returns how each went (never raises for one).
+
+        Ctrl-C ends every ssh and raises `CopyInterrupted` (a `KeyboardInterrupt`)."""
+        try:
+            manifest = self.manifest(model_id)
+        except KeyboardInterrupt:
+            self.processes.kill_all()
+            raise CopyInterrupted(model_id, []) from None
         files = manifest["entry"]["record"]["files"]
         size = sum(int(f["size"]) for f in files)
         self.progress.begin(
@@ -270,6 +288,10 @@ class Copier:
                 for thread in threads:
                     while thread.is_alive():
                         thread.join(0.25)  # short slices: Ctrl-C is noticed
+        except KeyboardInterrupt:
+            self.processes.kill_all()
+            staged = [(r.pool, r.staging) for r in results if r.staging and not r.ok]
+            raise CopyInterrupted(model_id, staged) from None
         except BaseException:
             self.processes.kill_all()
             raise
@@ -334,6 +356,8 @@ class Copier:
                 result.error, result.kind = self._error(pool, receiver, "to")
                 raise CopyFailed(result.error)
             result.path = str(plan["path"])
+            if not plan["up_to_date"]:
+                result.staging = str(plan.get("staging") or "")
             wanted = [f for f in plan["files"] if f["state"] != "verified"]
             result.files = len(plan["files"])
             result.total_bytes = sum(int(f["size"]) for f in plan["files"])

@@ -18,6 +18,20 @@ MAX_DEPTH = 4
 SPLIT = re.compile(r"^(?P<stem>.+)-(?P<part>\d{5})-of-(?P<count>\d{5})\.gguf$")
 GENERIC_STEMS = frozenset({"model", "ggml-model", "weights", "consolidated", "gguf"})
 """GGUF file names that say nothing about the model: the folder names it instead."""
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
+"""The kernel's folders: never a source, never walked into (reading them can hang or loop)."""
+
+
+def system_folder(path: str) -> str | None:
+    """The kernel folder (`/proc`, `/sys`, `/dev`) that `path` (by real path) is or is in."""
+    try:
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        return None
+    for folder in SYSTEM_FOLDERS:
+        if real == folder or real.startswith(folder + "/"):
+            return folder
+    return None
 
 
 class UnknownSourceError(WorkflowError):
@@ -219,9 +233,14 @@ class Unit:
 
 def walk_files(directory: str) -> Iterator[tuple[str, bool]]:
     """(path, is a broken symlink) for every file below `directory`, hidden folders skipped."""
-    # Symlinked folders are not followed (a loop would never end), as `inspect_path` does not.
+    # Symlinked folders are not followed (a loop would never end), as `inspect_path` does not;
+    # nor are the kernel's folders entered (`/` given as a folder).
     for current, dirs, names in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and os.path.join(current, d) not in SYSTEM_FOLDERS
+        )
         for name in sorted(names):
             path = os.path.join(current, name)
             if os.path.isfile(path):
@@ -242,7 +261,11 @@ def find_units(
     directory: str, depth: int = MAX_DEPTH, _seen: set[str] | None = None
 ) -> tuple[list[Unit], list[StoreProblem]]:
     """The models in `directory`: a folder holding safetensors is one model; each GGUF model
-    (its parts, plus the folder's projectors) is one; sub-folders are searched `depth` deep."""
+    (its parts, plus the folder's projectors) is one; sub-folders are searched `depth` deep.
+
+    A symlinked sub-folder is not entered (`/proc/self/root` is `/`; a link back up would loop),
+    nor are `/proc`, `/sys` and `/dev`; symlinked files are read (a Hugging Face snapshot is
+    made of them). `directory` itself may be a symlink."""
     seen = set() if _seen is None else _seen
     real = os.path.realpath(directory)
     if real in seen:
@@ -262,8 +285,11 @@ def find_units(
         if entry.name.startswith("."):
             continue
         try:
-            if entry.is_dir():
-                subdirs.append(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                if system_folder(entry.path) is None:
+                    subdirs.append(entry.path)
+            elif entry.is_dir():
+                continue  # a symlinked folder: not followed
             elif entry.is_file():
                 files.append(entry.path)
             elif entry.is_symlink():

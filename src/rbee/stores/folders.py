@@ -22,13 +22,26 @@ from rbee.stores.common import (
     id_hint_for_gguf,
     is_projector,
     split_parts,
+    system_folder,
 )
+
+NOT_A_SOURCE = "neither a .gguf nor a .safetensors file, nor a folder"
 
 
 def source(path: str) -> Source:
-    """A path as a source; a file must be a `.gguf` or `.safetensors` (`UnknownSourceError`)."""
-    if os.path.isfile(path) and not path.endswith((".gguf", ".safetensors")):
-        raise UnknownSourceError(f"{path}: neither a .gguf nor a .safetensors file, nor a folder")
+    """A path as a source: a folder, or a `.gguf` or `.safetensors` file; anything else (another
+    file, a device, a socket) and anything in `/proc`, `/sys` or `/dev` is an
+    `UnknownSourceError`, raised before anything is read."""
+    if os.path.isdir(path):
+        kernel = system_folder(path)
+        if kernel is not None:
+            raise UnknownSourceError(
+                f"{path}: in {kernel}, the kernel's folder, not a model folder: not read"
+            )
+    elif not os.path.isfile(path):
+        raise UnknownSourceError(f"{path}: not a regular file: {NOT_A_SOURCE}")
+    elif not path.endswith((".gguf", ".safetensors")) or system_folder(path) is not None:
+        raise UnknownSourceError(f"{path}: {NOT_A_SOURCE}")
     repo_folder = _hf_repo_holding(path)
     if repo_folder is not None:
         # Inside a cache's snapshot: still the cache's model (its repo, revision, blob names).

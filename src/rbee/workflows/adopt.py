@@ -213,13 +213,19 @@ def adopt_models(
     `pool_id` names the pool when there is no catalog yet (without it, a missing catalog is a
     `CatalogNotFoundError` once there is something to adopt). `environ` (default `os.environ`)
     is where the stores' variables are read. Raises `rbee.workflows.errors.WorkflowError`
-    subclasses for a bad source (before anything is read) and `CatalogError`s for the catalog.
+    subclasses for a bad source (before anything is read) and `CatalogError`s for the catalog
+    (read and validated first: a broken catalog fails before any store is scanned).
     """
     from rbee.catalog import MODELS_DIR, CatalogNotFoundError, load_catalog
     from rbee.stores.common import resolve_sources
 
     started = time.monotonic()
     report = AdoptReport(catalog_path=catalog_path, dry_run=dry_run)
+    # The catalog first: a broken one fails at once, before any store is scanned or hashed.
+    try:
+        catalog: ModelCatalog | None = load_catalog(catalog_path, track_changes=False)
+    except CatalogNotFoundError:
+        catalog = None
     resolved = resolve_sources(sources, os.path.join(root, MODELS_DIR), environ)
     report.sources = [s.to_dict() for s in resolved]
     candidates: list[Candidate] = []
@@ -228,10 +234,6 @@ def adopt_models(
         found = source.scan()
         candidates.extend(found.candidates)
         report.problems.extend(found.problems)
-    try:
-        catalog: ModelCatalog | None = load_catalog(catalog_path, track_changes=False)
-    except CatalogNotFoundError:
-        catalog = None
     known = catalog_real_paths(catalog, root) if catalog is not None else {}
     fresh = _new_candidates(candidates, known, report)
     plans = [plan for plan in (_plan(c, root, report) for c in fresh) if plan is not None]

@@ -327,10 +327,16 @@ class Reception:
         """What the orchestrator needs: the files still to send and from which offset."""
         return {
             "path": self.entry["path"],
+            "staging": self._shown(self.staging),
             "up_to_date": self.up_to_date,
             "files": [f.to_dict() for f in self.files],
             "missing_bytes": self.missing_bytes,
         }
+
+    def _shown(self, path: str) -> str:
+        """`path` relative to the pool's root when it is under it (as entry paths are)."""
+        relative = os.path.relpath(path, os.path.abspath(self.root))
+        return path if relative.startswith("..") else relative
 
     def close(self) -> None:
         if self._lock_fd is not None:

@@ -17,13 +17,15 @@ The steps, each with its rule:
    models download at the same time. The catalog's lock is not held during the transfer.
 7. Each file is fetched into the hidden partial folder, resumed from what an earlier run left,
    hash-checked, then renamed into the model folder (`rbee.hub.transfer`): the model folder only
-   ever holds complete, verified files.
+   ever holds complete, verified files. Once every file is in place, any partial file left in
+   the model's partial folder (an interrupted `--force` run, say) is stale and removed.
 8. One `edit_catalog` transaction at the end: `downloaded` true, `size_gb` = bytes / 1e9,
    `format` from the files, metadata the headers reveal where the entry has none, and
    `record` (source: huggingface, repo, revision, commit; each file's path, size, sha256).
 
 Every failure is a `rbee.workflows.errors.WorkflowError` (most from `rbee.hub.errors`) with a
-one-line message; the catalog is then unchanged, and partial files stay for a rerun.
+one-line message that starts with the model's id; the catalog is then unchanged, and partial
+files stay for a rerun. Ctrl-C raises `DownloadInterrupted` (what was kept, and where).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
     from rbee.catalog import ModelEntry
     from rbee.hub.listing import RemoteFile, RepoListing
+    from rbee.hub.transfer import PartialFolder
 
 DEFAULT_REVISION = "main"
 
@@ -66,6 +69,25 @@ class ModelFolderError(WorkflowError):
 
 class EntryGoneError(WorkflowError):
     """The entry was removed from the catalog while its files were downloading."""
+
+
+class EmptyRevisionError(WorkflowError):
+    """`revision` was given but empty (leave it out, None, for the default branch)."""
+
+
+class DownloadInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or llorch going away) stopped the download of `model_id`.
+
+    Still a `KeyboardInterrupt` (the CLI exits 130), carrying what a one-line message needs:
+    `kept_bytes` of partial data stay in `partial_dir` (0 when none had arrived) for a rerun to
+    resume; files that were complete already are in the model folder.
+    """
+
+    def __init__(self, model_id: str, partial_dir: str, kept_bytes: int) -> None:
+        super().__init__(model_id)
+        self.model_id = model_id
+        self.partial_dir = partial_dir
+        self.kept_bytes = kept_bytes
 
 
 class PlannedFile:
@@ -114,6 +136,8 @@ class DownloadResult:
         "free_bytes",
         "model_id",
         "quantization",
+        "removed_partial_bytes",
+        "removed_partial_dir",
         "repo",
         "revision",
         "rule",
@@ -147,6 +171,10 @@ class DownloadResult:
         self.dry_run = dry_run
         self.status = "planned" if dry_run else "downloaded"
         """planned (dry run), downloaded, or complete (nothing was missing)."""
+        self.removed_partial_bytes = 0
+        """Bytes of stale partial files removed once the model was complete (an interrupted
+        `--force` run, say), from `removed_partial_dir`."""
+        self.removed_partial_dir = ""
 
     @property
     def total_bytes(self) -> int:
@@ -178,6 +206,7 @@ class DownloadResult:
             "missing_bytes": self.missing_bytes,
             "transferred_bytes": self.transferred_bytes,
             "free_bytes": self.free_bytes,
+            "removed_partial_bytes": self.removed_partial_bytes,
         }
 
 
@@ -200,12 +229,21 @@ def download_model(
 
     `wait=False` raises `DownloadLockedError` instead of waiting for another download of the
     same model. `endpoint` overrides `HF_ENDPOINT`. Raises `WorkflowError`s (`rbee.hub.errors`,
-    `NotEnoughSpaceError`, `NoRepoError`, ...) and the catalog's own errors.
+    `NotEnoughSpaceError`, `NoRepoError`, ...), whose messages start with the model's id, and
+    the catalog's own errors; Ctrl-C raises `DownloadInterrupted` (a `KeyboardInterrupt`).
     """
     from rbee.catalog import load_catalog
     from rbee.catalog.record import resolve_entry_path
 
+    if revision is not None and not revision.strip():
+        raise EmptyRevisionError(
+            f"model {model_id!r}: the revision is empty: name a branch, tag or commit, or leave "
+            f"it out for {DEFAULT_REVISION}"
+        )
     entry = load_catalog(catalog_path, track_changes=False).get_model(model_id)
+    # The rules an old catalog may still break (a `..` path out of the pool root, a long
+    # name) are checked before any byte lands where the entry points.
+    entry.validate()
     metadata = entry.metadata if isinstance(entry.metadata, dict) else {}
     repo = metadata.get("repo")
     if not isinstance(repo, str) or not repo:
@@ -220,6 +258,59 @@ def download_model(
             f"folder (`rbee-hive models update {model_id} --path DIR`)"
         )
     wanted_revision = revision or DEFAULT_REVISION
+    from rbee.hub.transfer import PartialFolder
+
+    partials = PartialFolder(destination, model_id)
+    try:
+        return _download(
+            catalog_path,
+            entry,
+            root,
+            repo=repo,
+            destination=destination,
+            partials=partials,
+            revision=wanted_revision,
+            quant=quant,
+            include=include,
+            dry_run=dry_run,
+            force=force,
+            wait=wait,
+            progress=progress,
+            endpoint=endpoint,
+        )
+    except WorkflowError as exc:
+        # Say which model: with several ids on the command line, the repo alone is not enough.
+        message = str(exc)
+        if not message.startswith((f"{model_id}: ", f"model {model_id!r}")):
+            exc.args = (f"{model_id}: {message}",)
+        raise
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, DownloadInterrupted):
+            raise
+        raise DownloadInterrupted(model_id, partials.path, _kept_bytes(partials.path)) from None
+
+
+def _download(
+    catalog_path: str,
+    entry: ModelEntry,
+    root: str,
+    *,
+    repo: str,
+    destination: str,
+    partials: PartialFolder,
+    revision: str,
+    quant: str | None,
+    include: Sequence[str],
+    dry_run: bool,
+    force: bool,
+    wait: bool,
+    progress: Progress,
+    endpoint: str | None,
+) -> DownloadResult:
+    """`download_model` once the entry is known to be downloadable (steps 2 to 8)."""
+    model_id = entry.id
+    metadata = entry.metadata if isinstance(entry.metadata, dict) else {}
+    wanted_revision = revision
     default_quant = quant
     if default_quant is None and not include:
         catalog_quant = metadata.get("quantization")
@@ -243,10 +334,8 @@ def download_model(
                 "metadata.quantization; choose one with --quant)"
             ) from None
         raise
-    from rbee.hub.transfer import PartialFolder
     from rbee.workflows.disk import check_free_space, free_space
 
-    partials = PartialFolder(destination, model_id)
     plan = _plan(selection.files, destination, partials, entry, force=force)
     result = DownloadResult(
         model_id,
@@ -269,6 +358,11 @@ def download_model(
         result.files = plan
         check_free_space(destination, result.missing_bytes)
         _transfer(result, listing, partials, progress)
+        # Every file is in place: what the partial folder still holds can never be used (e.g.
+        # an interrupted `--force` run of a model that was complete). Drop it.
+        result.removed_partial_bytes = _remove_partials(partials.path)
+        if result.removed_partial_bytes:
+            result.removed_partial_dir = partials.path
         _finish_catalog(catalog_path, entry, result, root)
     return result
 
@@ -443,6 +537,33 @@ def _model_lock(partials: Any, model_id: str, progress: Progress, *, wait: bool)
         os.close(fd)
         with contextlib.suppress(OSError):
             os.rmdir(partials.base)
+
+
+def _kept_bytes(folder: str) -> int:
+    """The bytes of the partial files in `folder` (0 if there is none)."""
+    total = 0
+    with contextlib.suppress(OSError), os.scandir(folder) as found:
+        for item in found:
+            with contextlib.suppress(OSError):
+                if item.is_file(follow_symlinks=False):
+                    total += item.stat(follow_symlinks=False).st_size
+    return total
+
+
+def _remove_partials(folder: str) -> int:
+    """Remove the partial files in the model's partial `folder`; returns their bytes."""
+    from rbee.hub.transfer import PARTIAL_SUFFIX
+
+    removed = 0
+    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as found:
+        for item in list(found):
+            if not item.name.endswith(PARTIAL_SUFFIX) or not item.is_file(follow_symlinks=False):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                size = item.stat(follow_symlinks=False).st_size
+                os.unlink(item.path)
+                removed += size
+    return removed
 
 
 def _read_holder(fd: int) -> str:

@@ -36,7 +36,8 @@ def fit_model(
     info: PoolInfo | None = None,
 ) -> dict[str, Any]:
     """The fit of catalog model `model_id` on this pool, as `models fit --json` prints it:
-    `{"model", "shape", "estimate", "verdict", "pool", "notes"}`.
+    `{"model", "shape", "estimate", "verdict", "pool", "notes", "warnings"}` (`warnings`: a
+    context beyond the model's trained one).
 
     `n_ctx` None: the model's own context length. `catalog` and `info` spare reading them again
     when the caller has them. Raises `rbee.fit.FitError` when the model's files are not there.
@@ -73,7 +74,19 @@ def fit_model(
             "ram_available_bytes": ram,
         },
         "notes": [note for note in (shape.swa_note,) if note],
+        "warnings": context_warnings(estimate.n_ctx, shape.n_ctx_train),
     }
+
+
+def context_warnings(n_ctx: int, n_ctx_train: int | None) -> list[str]:
+    """A warning when the context asked for is beyond what the model was trained for."""
+    if n_ctx_train is None or n_ctx <= n_ctx_train:
+        return []
+    return [
+        f"a context of {n_ctx} tokens is beyond the model's trained context of {n_ctx_train} "
+        "tokens: llama.cpp runs it, but answers degrade past the trained length (unless "
+        "RoPE scaling extends it)"
+    ]
 
 
 def pool_report(
@@ -143,4 +156,4 @@ def pool_report(
     return document
 
 
-__all__ = ["fit_model", "models_folder", "pool_report"]
+__all__ = ["context_warnings", "fit_model", "models_folder", "pool_report"]

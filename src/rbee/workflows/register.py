@@ -125,7 +125,7 @@ def register_models(
                 # The same id twice in `entries` (lists refuse this; plain entries may not).
                 from rbee.catalog import ModelExistsError
 
-                raise ModelExistsError(entry.id, entry.id)
+                raise ModelExistsError(entry.id, entry.id, earlier=True)
             seen.add(entry.id)
             current = registered.get(entry.id)
             if current is None:

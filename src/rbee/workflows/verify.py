@@ -14,7 +14,10 @@ downloaded when its files are not there: nothing to record yet); it is a failure
 (`rbee-hive models scan` does that).
 
 `record_models` hashes the files as they are now and stores them as the entry's record, with the
-source `{"type": "local"}` (trust on first use, for models registered by hand). The files are
+source `{"type": "local"}` (trust on first use, for models registered by hand). Recording again
+(`force`) an entry that has a record keeps its source (a download's repo and commit) when every
+file is as recorded, only `recorded_at` moves; when files changed, the source becomes
+`{"type": "local", "previous": <the old source>}`. The files are
 hashed without the catalog's lock; one `edit_catalog` transaction then stores every record,
 leaving out (and reporting) an entry that was edited or removed meanwhile.
 
@@ -408,15 +411,26 @@ def _judge(item: FileCheck, result: FileHash | OSError) -> None:
 class RecordedModel:
     """One entry `record_models` hashed: `status` recorded, or why its record was not stored."""
 
-    __slots__ = ("directory", "files", "id", "replaced", "status")
+    __slots__ = ("directory", "files", "id", "replaced", "source", "source_kept", "status")
 
     def __init__(
-        self, model_id: str, directory: str, files: list[FileDigest], *, replaced: bool
+        self,
+        model_id: str,
+        directory: str,
+        files: list[FileDigest],
+        *,
+        replaced: bool,
+        source: dict[str, Any] | None = None,
+        source_kept: bool = False,
     ) -> None:
         self.id = model_id
         self.directory = directory
         self.files = files
         self.replaced = replaced
+        self.source: dict[str, Any] = {"type": "local"} if source is None else source
+        """The record's source: `local`, or the old record's when `source_kept`."""
+        self.source_kept = source_kept
+        """Recorded again with every file as the old record had it: its source was kept."""
         self.status = "recorded"
 
     @property
@@ -433,6 +447,8 @@ class RecordedModel:
             "status": self.status,
             "directory": self.directory,
             "replaced": self.replaced,
+            "source": self.source,
+            "source_kept": self.source_kept,
             "files": [f.to_dict() for f in self.files],
             "total_bytes": self.total_bytes,
         }
@@ -501,6 +517,31 @@ def files_to_record(
     return directory, files
 
 
+def source_after(
+    old: dict[str, Any] | None, digests: Sequence[FileDigest]
+) -> tuple[dict[str, Any], bool]:
+    """(the source a new record of `digests` gets, whether it is `old`'s source kept).
+
+    No old record: `{"type": "local"}`. The same files (paths, sizes, sha256) as the old
+    record: its source, unchanged (a download keeps its repo and commit). Files changed:
+    `{"type": "local", "previous": <old source>}` (an old `local` source passes its own
+    `previous` on, so the last real origin is kept).
+    """
+    from rbee.catalog.record import record_files
+
+    if old is None:
+        return {"type": "local"}, False
+    previous = dict(old["source"])
+    if set(record_files(old)) == set(digests) and len(old["files"]) == len(digests):
+        return previous, True
+    if previous.get("type") == "local":
+        origin = previous.get("previous")
+        return (
+            {"type": "local"} if origin is None else {"type": "local", "previous": origin}
+        ), False
+    return {"type": "local", "previous": previous}, False
+
+
 def _file_state(full: str) -> tuple[int, int, int]:
     info = os.stat(full)
     return info.st_size, info.st_mtime_ns, info.st_ino
@@ -516,7 +557,7 @@ def record_models(
     workers: int | None = None,
 ) -> RecordReport:
     """Hash the chosen entries' files as they are now and store each as the entry's record
-    (source `{"type": "local"}`).
+    (source `{"type": "local"}`; see `source_after` for an entry recorded again).
 
     Every id is looked up (`ModelNotFoundError`) and every entry's files listed first; an
     entry that has a record already raises `RecordExistsError` unless `force`. The files are
@@ -589,8 +630,14 @@ def record_models(
                 FileDigest(relative, digest_of[full].size, digest_of[full].sha256)
                 for relative, full in files
             ]
+            source, kept = source_after(entry.record, digests)
             model = RecordedModel(
-                entry.id, os.path.abspath(directory), digests, replaced=entry.record is not None
+                entry.id,
+                os.path.abspath(directory),
+                digests,
+                replaced=entry.record is not None,
+                source=source,
+                source_kept=kept,
             )
             results.append(model)
             current = editable.find_model_mut(entry.id)
@@ -599,5 +646,5 @@ def record_models(
             elif current != entry:
                 model.status = EDITED_MEANWHILE
             else:
-                current.record = make_record({"type": "local"}, digests)
+                current.record = make_record(source, digests)
     return RecordReport(results)

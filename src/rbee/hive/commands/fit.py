@@ -24,7 +24,7 @@ def render(document: dict[str, Any]) -> list[str]:
     verdict = document["verdict"]
     pool = document["pool"]
     budget = pool["gpu_budget_bytes"]
-    gpu = "none (CPU only)" if budget is None else f"{gib(budget)} ({pool['budget_source']})"
+    gpu = "no GPU (CPU only)" if budget is None else f"{gib(budget)} ({pool['budget_source']})"
     lines = [
         f"model     {printable(str(model['id']))}  ({shape['architecture'] or '?'}, "
         f"{shape['n_layer']} layers, from {shape['source']})",
@@ -48,6 +48,9 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
     document = fit_model(
         hive.catalog_path, hive.root, hive.pool_id, args.id, n_ctx=args.ctx, kv_type=args.kv_type
     )
+    for warning in document.get("warnings", []):
+        hive.out.stderr.write(hive.out.err_style("warning: ", "yellow") + warning + "\n")
+    hive.out.stderr.flush()
     if args.json:
         hive.out.json(document)
     else:

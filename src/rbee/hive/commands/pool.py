@@ -32,7 +32,7 @@ def info_lines(info: PoolInfo) -> list[str]:
         f"ram       {ram}",
     ]
     if not info.gpus:
-        lines.append("gpu       none (CPU only)")
+        lines.append("gpu       no GPU (CPU only)")
     for gpu in info.gpus:
         memory = f"{_gib(gpu.total_bytes)} total, {_gib(gpu.free_bytes)} free"
         if gpu.unified:

@@ -30,9 +30,17 @@ def run(args: argparse.Namespace, hive: Hive) -> int:
             hive.out.line(f"{name}: {style('not recorded', 'red')}: {model.status}")
         elif not hive.quiet:
             verb = "recorded again" if model.replaced else "recorded"
+            note = ""
+            if model.source_kept:
+                kind = printable(str(model.source.get("type", "?")))
+                note = f" (files unchanged: source {kind} kept)"
+            elif model.replaced:
+                previous = model.source.get("previous")
+                kind = previous.get("type", "?") if isinstance(previous, dict) else "local"
+                note = f" (files changed: source now local, was {printable(str(kind))})"
             hive.out.line(
                 f"{name}: {style(verb, 'green')} {len(model.files)} file(s), "
-                f"{format_bytes(model.total_bytes)} in {printable(model.directory)}"
+                f"{format_bytes(model.total_bytes)} in {printable(model.directory)}{note}"
             )
     if report.ok:
         return 0

@@ -15,6 +15,10 @@ from rbee.cli.errors import CommandError, UsageError, report
 from rbee.keeper.commands.common import load_config, make_runner, output
 from rbee.keeper.config import Pool, PoolsConfig
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rbee.keeper.copy import CopyInterrupted
+
 
 def _pool(config: PoolsConfig, name: str, option: str) -> Pool:
     pool = config.pools.get(name)
@@ -25,9 +29,8 @@ def _pool(config: PoolsConfig, name: str, option: str) -> Pool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rbee.cli.progress import make_progress
-    from rbee.keeper.copy import Copier
-    from rbee.workflows.disk import format_gb
+    from rbee.cli.progress import format_bytes, make_progress
+    from rbee.keeper.copy import Copier, CopyInterrupted
 
     config = load_config(args)
     source = _pool(config, args.source, "--from")
@@ -46,8 +49,14 @@ def run(args: argparse.Namespace) -> int:
         pools_file=config.path,
         progress=progress,
     )
-    result = copier.copy(args.id, path=args.path, update=args.update)
     out = output(args)
+    try:
+        result = copier.copy(args.id, path=args.path, update=args.update)
+    except CopyInterrupted as stopped:
+        out.stdout.flush()
+        erase = "\r\x1b[K" if out.stderr.isatty() else ""  # the terminal's ^C goes
+        out.hint(f"{erase}{interrupted_line(stopped)}")
+        return exitcodes.INTERRUPTED
     if args.json:
         out.json(result.to_dict())
     for item in result.results:
@@ -60,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
                     f"{mark} {args.id} is already on {item.pool.name} ({item.path}): nothing copied"
                 )
                 continue
-            details = [f"{item.files} file(s)", f"{format_gb(item.sent_bytes)} sent"]
+            details = [f"{item.files} file(s)", f"{format_bytes(item.sent_bytes)} sent"]
             if item.resumed_bytes:
-                details.append(f"{format_gb(item.resumed_bytes)} resumed")
+                details.append(f"{format_bytes(item.resumed_bytes)} resumed")
             if item.skipped_files:
                 details.append(f"{item.skipped_files} file(s) already there")
             out.line(
@@ -70,3 +79,18 @@ def run(args: argparse.Namespace) -> int:
                 f"({item.path}): {', '.join(details)}"
             )
     return exitcodes.OK if result.ok else exitcodes.FAILURE
+
+
+def interrupted_line(stopped: CopyInterrupted) -> str:
+    """The one stderr line after Ctrl-C (the `interrupted: ...` form of `llorch pool ...`): where
+    the bytes that arrived are kept, and that a rerun resumes."""
+    from rbee.cli.style import printable
+
+    model_id = printable(stopped.model_id)
+    if not stopped.staged:
+        return f"interrupted: copy of {model_id} stopped before any file was sent"
+    where = ", ".join(f"{printable(pool.name)}:{printable(path)}" for pool, path in stopped.staged)
+    return (
+        f"interrupted: copy of {model_id} stopped; what arrived is kept in {where}: run the "
+        "same command again to resume"
+    )

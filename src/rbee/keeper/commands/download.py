@@ -95,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
         if not several:
             result = next(iter(results))
             if board is not None:
-                board.close()
+                if result.ok and result.exit_code == 0:
+                    board.close()
+                else:
+                    board.clear()  # the error takes the progress line's place
             return relay.one(result)
         finished = _after_board(results, board)
         if json_mode:

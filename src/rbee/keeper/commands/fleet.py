@@ -167,7 +167,7 @@ def render_fit(document: dict[str, Any], model_id: str, style: Styler) -> list[s
         if not hardware:
             budget = "?"
         elif hardware.get("gpu_budget_bytes") is None:
-            budget = "none"
+            budget = "no GPU"
         else:
             budget = gib(hardware["gpu_budget_bytes"])
         if "error" in fit:
@@ -187,6 +187,34 @@ def render_fit(document: dict[str, Any], model_id: str, style: Styler) -> list[s
     return [f"fit of {printable(model_id)}:", *_table(rows, style)]
 
 
+def fit_failure(document: dict[str, Any], model_id: str) -> str | None:
+    """Why no pool could give a verdict on `model_id` (`--fit`); None when one did."""
+    pools = document["pools"]
+    answered = [name for name, summary in pools.items() if summary["ok"]]
+    if any("verdict" in (pools[name].get("fit") or {}) for name in answered):
+        return None
+    shown = printable(model_id)
+    if not answered:
+        return f"no pool could give a verdict on {shown}: none of them answered"
+    holders: dict[str, bool] = {}  # pool -> downloaded there
+    for row in document["models"]:
+        if str(row["id"]).lower() == model_id.lower():
+            holders.update({name: cell["downloaded"] for name, cell in row["pools"].items()})
+    if not holders:
+        return (
+            f"no pool could give a verdict on {shown}: it is in no catalog of the pools that "
+            f"answered ({', '.join(printable(name) for name in answered)})"
+        )
+    if not any(holders.values()):
+        return (
+            f"no pool could give a verdict on {shown}: it is not downloaded on any pool "
+            f"(registered on {', '.join(printable(name) for name in holders)})"
+        )
+    errors = [str((pools[name].get("fit") or {}).get("error", "")) for name in answered]
+    why = next((e for e in errors if e), "no estimate")
+    return f"no pool could give a verdict on {shown}: {printable(why)}"
+
+
 def run_fleet(args: argparse.Namespace) -> int:
     pools, runner = _pools(args)
     arguments = report_arguments(args.fit, args.ctx, args.kv_type)
@@ -198,18 +226,29 @@ def run_fleet(args: argparse.Namespace) -> int:
     status = exitcodes.FAILURE if failed else exitcodes.OK
     if args.model is not None and not document["models"]:
         status = exitcodes.FAILURE
+    why_no_fit = fit_failure(document, args.fit) if args.fit else None
+    if why_no_fit is not None:
+        status = exitcodes.FAILURE
     out = output(args)
     if args.json:
         out.json(document)
-        return status
-    style = out.style
-    if args.fit:
-        lines = render_fit(document, args.fit, style)
+    elif args.fit:
+        out.lines(render_fit(document, args.fit, out.style))
     elif args.model is not None:
-        lines = render_model(document, args.model, style)
+        out.lines(render_model(document, args.model, out.style))
     else:
-        lines = render_fleet(document, style)
-    out.lines(lines)
+        out.lines(render_fleet(document, out.style))
+    warnings = [
+        str(warning)
+        for summary in document["pools"].values()
+        for warning in (summary.get("fit") or {}).get("warnings") or ()
+    ]
+    for warning in dict.fromkeys(warnings):  # the same context on every pool: said once
+        out.stdout.flush()
+        out.hint(f"warning: {printable(warning)}")
+    if why_no_fit is not None:
+        out.stdout.flush()
+        report(why_no_fit)  # the last line on stderr: why the exit code is 1
     return status
 
 
