@@ -272,8 +272,8 @@ def run_pool_info(args: argparse.Namespace) -> int:
             status = status if answer["ok"] else exitcodes.FAILURE
         out.json(document)
         return status
+    from rbee.cli.pool_info import info_lines
     from rbee.hardware import PoolInfo
-    from rbee.hive.commands.pool import info_lines
 
     style = out.style
     for index, (pool, answer) in enumerate(zip(pools, answers, strict=True)):
