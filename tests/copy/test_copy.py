@@ -405,3 +405,23 @@ def test_ctrl_c_ends_every_ssh_and_leaves_only_the_staging_folder(pools: Pools) 
         r"4 file\(s\), \d+\.\d MB sent, \d+\.\d MB resumed, 1 file\(s\) already there\n",
         again.stdout,
     ), again.stdout
+
+
+def test_a_receiver_done_before_the_sender_has_exited_is_not_a_lost_connection(
+    pools: Pools,
+) -> None:
+    # The receiver ends (rbee-copy-done, exit 0) as soon as it has every byte it expects; the
+    # source's ssh may close its stdout later. That late end-of-file is not a broken pipe.
+    lingering = (
+        '\n[pools.lingering]\nssh = "' + SOURCE + '"\n'
+        'hive = "sh -c \'rbee-hive \\"$@\\"; code=$?; sleep 1; exit $code\' rbee-hive"\n'
+    )
+    with pools.pools_file.open("a") as file:
+        file.write(lingering)
+    add_model(pools, "linger")
+    code, document, err = pools.copy_json("linger", "--from", "lingering", "--to", DESTINATIONS[0])
+    assert code == 0, err
+    assert document["to"][DESTINATIONS[0]]["status"] == "copied"
+    entry = pools.entry(DESTINATIONS[0], "linger")
+    assert entry is not None
+    assert entry["downloaded"] is True
