@@ -418,7 +418,15 @@ class Copier:
         pool: Pool,
         result: DestinationResult,
     ) -> bool:
-        """Move the sender's stdout to the receiver's stdin; False if the receiver went away."""
+        """Move the sender's stdout to the receiver's stdin; False if the receiver went away.
+
+        Exactly the bytes the plan asks for are moved, never more: the receiver reads that
+        many, then verifies, registers, says `rbee-copy-done` and exits, which may be before
+        the source's ssh has closed its stdout. Once they are all moved the receiver's pipe is
+        not touched again (a `splice` that finds the source at its end still fails with EPIPE
+        when the target has no reader left); the sender's stdout is read to its end here, and
+        anything after the planned bytes is dropped (each file's sha256 is what is checked).
+        """
         assert sender.stdout is not None
         assert receiver.stdin is not None
         source = sender.stdout.fileno()
@@ -426,6 +434,8 @@ class Copier:
         _widen_pipes(source, target)
         splice = getattr(os, "splice", None)
         chunk = RELAY_CHUNK if not self.rate else max(4096, min(RELAY_CHUNK, int(self.rate / 20)))
+        expected = sum(int(f["size"]) - int(f["offset"]) for f in wanted)
+        relayed = 0
         started = time.monotonic()
         files = iter(wanted)
         current = next(files, None)
@@ -436,11 +446,15 @@ class Copier:
             left = int(current["size"]) - int(current["offset"])
             self.progress.file_started(name, int(current["size"]), int(current["offset"]))
         while True:
+            want = min(chunk, expected - relayed)
+            if want == 0:
+                _drain(source)
+                return True
             try:
                 if splice is not None:
-                    moved: int = splice(source, target, chunk)
+                    moved: int = splice(source, target, want)
                 else:
-                    data = os.read(source, chunk)
+                    data = os.read(source, want)
                     moved = len(data)
                     view = memoryview(data)
                     while view:
@@ -455,6 +469,7 @@ class Copier:
                 raise
             if moved == 0:
                 return True
+            relayed += moved
             result.sent_bytes += moved
             while moved and current is not None:
                 step = min(moved, left)
@@ -487,6 +502,12 @@ def _widen_pipes(*fds: int) -> None:
     for fd in fds:
         with contextlib.suppress(OSError):
             fcntl.fcntl(fd, set_size, RELAY_CHUNK)
+
+
+def _drain(fd: int) -> None:
+    """Read `fd` to its end, dropping what it holds."""
+    while os.read(fd, RELAY_CHUNK):
+        pass
 
 
 def _write_all(fd: int, data: bytes) -> None:
