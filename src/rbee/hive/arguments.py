@@ -103,6 +103,13 @@ def _add_json(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
 
 
+def _add_json_or_quiet(parser: argparse.ArgumentParser, json_help: str) -> None:
+    """`--json` (printing `json_help`'s document) or `-q`, never both."""
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help=json_help)
+    _add_quiet(output)
+
+
 def _add_quiet(parser: argparse.ArgumentParser | MutuallyExclusiveGroup) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
@@ -183,14 +190,11 @@ def add_register_arguments(parser: argparse.ArgumentParser) -> None:
         # tell TOML from JSON by (llorch sends a local file on stdin under its own name).
         help=argparse.SUPPRESS,
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--json",
-        action="store_true",
-        help='print {"registered": [...], "updated": [...], "skipped": [...], '
+    _add_json_or_quiet(
+        parser,
+        'print {"registered": [...], "updated": [...], "skipped": [...], '
         '"changed_fields": {ID: [...]}}',
     )
-    _add_quiet(output)
 
 
 def add_unregister_arguments(parser: argparse.ArgumentParser) -> None:
@@ -201,11 +205,7 @@ def add_unregister_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="report ids that are not in the catalog instead of failing",
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--json", action="store_true", help='print {"unregistered": [...], "missing": [...]}'
-    )
-    _add_quiet(output)
+    _add_json_or_quiet(parser, 'print {"unregistered": [...], "missing": [...]}')
 
 
 def add_show_arguments(parser: argparse.ArgumentParser) -> None:
@@ -218,13 +218,7 @@ def add_update_arguments(parser: argparse.ArgumentParser) -> None:
     """`models update`: change fields of one entry in place."""
     parser.add_argument("id", metavar="ID", help="the model's id")
     add_entry_options(parser, UPDATE)
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--json",
-        action="store_true",
-        help='print {"updated": [...], "unchanged": [...], "changed": [fields]}',
-    )
-    _add_quiet(output)
+    _add_json_or_quiet(parser, 'print {"updated": [...], "unchanged": [...], "changed": [fields]}')
 
 
 def add_inspect_arguments(parser: argparse.ArgumentParser) -> None:
@@ -291,13 +285,7 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="fetch every file again, even when complete"
     )
     _add_llorch_plumbing(parser)
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--json",
-        action="store_true",
-        help='print {"dry_run": ..., "models": [{"id", "files", ...}]}',
-    )
-    _add_quiet(output)
+    _add_json_or_quiet(parser, 'print {"dry_run": ..., "models": [{"id", "files", ...}]}')
 
 
 def add_adopt_arguments(parser: argparse.ArgumentParser) -> None:
@@ -313,13 +301,9 @@ def add_adopt_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="list what would be adopted; write nothing"
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--json",
-        action="store_true",
-        help='print {"dry_run": ..., "adopted": [...], "already": [...], "problems": [...]}',
+    _add_json_or_quiet(
+        parser, 'print {"dry_run": ..., "adopted": [...], "already": [...], "problems": [...]}'
     )
-    _add_quiet(output)
 
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
@@ -353,13 +337,7 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
         "old one kept under 'previous')",
     )
     _add_llorch_plumbing(parser)
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--json",
-        action="store_true",
-        help='print {"recorded": [...], "models": [{"id", "files", ...}]}',
-    )
-    _add_quiet(output)
+    _add_json_or_quiet(parser, 'print {"recorded": [...], "models": [{"id", "files", ...}]}')
 
 
 KV_TYPE_CHOICES = ("f16", "q8_0", "q4_0")
