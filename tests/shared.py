@@ -1,4 +1,5 @@
-"""Test data more than one suite needs: the seed's example catalog and hypothesis strategies.
+"""What more than one suite needs: the example catalog, hypothesis strategies, shell-completion
+and help-reference checks.
 
 Importable as `tests.shared` because pytest's `pythonpath` setting puts the repository root on
 `sys.path` (pyproject.toml).
@@ -6,6 +7,7 @@ Importable as `tests.shared` because pytest's `pythonpath` setting puts the repo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -93,3 +95,44 @@ def completion_driver(shell: str, function: str) -> str:
         + f"{function}\n"
         + "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
     )
+
+
+def help_reference_problems(doc: Path, program: str, executable: str, regenerate: str) -> list[str]:
+    """Where `doc`'s generated `--help` reference differs from what `executable` really prints.
+
+    One entry when the documented commands are not the program's commands; else a unified diff
+    per command whose recorded help differs. Empty when the reference is current.
+    """
+    import difflib
+    import os
+    import subprocess
+
+    import rbee.hive.helpdoc as help_document
+
+    recorded = help_document.sections_in(doc.read_text(encoding="utf-8"), program)
+    commands = [" ".join([program, *path]) for path in help_document.command_paths(program)]
+    if sorted(recorded) != sorted(commands):
+        return [
+            f"{doc.name} documents {sorted(recorded)} but {program} has {sorted(commands)}; "
+            f"run {regenerate}"
+        ]
+    env = dict(os.environ, COLUMNS=help_document.HELP_COLUMNS)
+    problems: list[str] = []
+    for command in commands:
+        real = subprocess.run(
+            [executable, *command.split()[1:], "--help"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        if recorded[command] != real:
+            diff = difflib.unified_diff(
+                recorded[command].splitlines(keepends=True),
+                real.splitlines(keepends=True),
+                f"{doc.name}: {command} --help",
+                f"real: {command} --help",
+            )
+            problems.append("".join(diff))
+    return problems

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import rbee.hive.helpdoc as help_document
+from tests.shared import help_reference_problems
 
 from .conftest import HIVE, REPO
 
@@ -18,31 +16,7 @@ REGENERATE = ".venv/bin/python -m rbee.hive.helpdoc docs/cli.md"
 
 
 def test_every_command_is_documented_with_its_real_help() -> None:
-    recorded = help_document.sections_in(DOC.read_text(encoding="utf-8"))
-    commands = [" ".join(["rbee-hive", *path]) for path in help_document.command_paths()]
-    assert sorted(recorded) == sorted(commands), (
-        f"docs/cli.md documents {sorted(recorded)} but rbee-hive has {sorted(commands)}; "
-        f"run {REGENERATE}"
-    )
-    env = dict(os.environ, COLUMNS=help_document.HELP_COLUMNS)
-    problems: list[str] = []
-    for command in commands:
-        real = subprocess.run(
-            [str(HIVE), *command.split()[1:], "--help"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout
-        if recorded[command] != real:
-            diff = difflib.unified_diff(
-                recorded[command].splitlines(keepends=True),
-                real.splitlines(keepends=True),
-                f"docs/cli.md: {command} --help",
-                f"real: {command} --help",
-            )
-            problems.append("".join(diff))
+    problems = help_reference_problems(DOC, "rbee-hive", str(HIVE), REGENERATE)
     assert not problems, f"docs/cli.md is stale; run {REGENERATE}\n" + "\n".join(problems)
 
 
