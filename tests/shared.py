@@ -7,6 +7,7 @@ Importable as `tests.shared` because pytest's `pythonpath` setting puts the repo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,23 @@ def help_reference_problems(doc: Path, program: str, executable: str, regenerate
             )
             problems.append("".join(diff))
     return problems
+
+
+def assert_completions(
+    shell: str,
+    cases: list[tuple[list[str], list[str]]],
+    complete: Callable[[list[str]], list[str]],
+) -> None:
+    """Each case's expected words are offered for its command line (`complete` runs the shell).
+
+    bash filters by the word being completed itself; zsh's compgen offers all and zsh filters
+    later, so only bash must offer nothing else.
+    """
+    for words, expected in cases:
+        offered = complete(words)
+        prefix = words[-1]
+        matching = [word for word in offered if word.startswith(prefix)]
+        for word in expected:
+            assert word in matching, (shell, words, offered)
+        if shell == "bash":
+            assert offered == matching
