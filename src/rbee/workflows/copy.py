@@ -37,7 +37,7 @@ import shutil
 from collections.abc import Iterator
 from typing import IO, Any
 
-from rbee.catalog.record import resolve_path
+from rbee.catalog.record import FileDigest, record_files, resolve_path
 from rbee.workflows.errors import WorkflowError
 from rbee.workflows.progress import NO_PROGRESS, Progress
 
@@ -114,11 +114,6 @@ def record_of(entry_dict: dict[str, Any]) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def record_files(record: dict[str, Any]) -> list[tuple[str, int, str]]:
-    """(path, size, sha256) of every file of a record, in its order."""
-    return [(str(f["path"]), int(f["size"]), str(f["sha256"])) for f in record["files"]]
-
-
 def entry_directory(entry_dict: dict[str, Any], root: str) -> str:
     """The folder a record's paths are relative to (`rbee.catalog.record.entry_directory`)."""
     from rbee.catalog import ModelEntry
@@ -170,7 +165,8 @@ def source_manifest(
     record = record_of(document)
     assert record is not None
     directory = entry_directory(document, root)
-    for path, size, _sha in record_files(record):
+    for recorded in record_files(record):
+        path, size = recorded.path, recorded.size
         full = os.path.join(directory, path)
         try:
             actual = os.stat(full).st_size
@@ -207,7 +203,7 @@ def send_ranges(
     record = record_of(document)
     if record is None:
         raise CopyError(f"model {model_id!r} has no file record on this pool")
-    sizes = {path: size for path, size, _ in record_files(record)}
+    sizes = {f.path: f.size for f in record_files(record)}
     directory = entry_directory(document, root)
     opened: list[tuple[Any, int, int]] = []
     try:
@@ -460,10 +456,10 @@ def prepare_receive(
         same_files
         and existing is not None
         and not _differences(existing, entry)
-        and all(_size_or_none(os.path.join(directory, p)) == s for p, s, _ in files)
+        and all(_size_or_none(os.path.join(directory, f.path)) == f.size for f in files)
     )
     if not same_files:
-        in_the_way = [p for p, _, _ in files if os.path.lexists(os.path.join(directory, p))]
+        in_the_way = [f.path for f in files if os.path.lexists(os.path.join(directory, f.path))]
         ours = existing is not None and (update or not existing.get("downloaded"))
         if in_the_way and not ours:
             raise CopyConflictError(
@@ -501,7 +497,7 @@ def prepare_receive(
     )
 
 
-def _forget_stale(staging: str, files: list[tuple[str, int, str]]) -> None:
+def _forget_stale(staging: str, files: list[FileDigest]) -> None:
     """Drop what an earlier copy staged for other bytes (the source's files changed since).
 
     `expected.json` in the staging folder names the sha256 each staged file was received for;
@@ -517,7 +513,7 @@ def _forget_stale(staging: str, files: list[tuple[str, int, str]]) -> None:
             expected = {}
     except (OSError, ValueError):
         expected = {}
-    wanted = {path: sha for path, _size, sha in files}
+    wanted = {f.path: f.sha256 for f in files}
     for path, sha in wanted.items():
         if expected.get(path) != sha:
             for tree in ("verified", "partial"):
@@ -529,10 +525,11 @@ def _forget_stale(staging: str, files: list[tuple[str, int, str]]) -> None:
     os.replace(temporary, expected_path)
 
 
-def _plans(staging: str, files: list[tuple[str, int, str]]) -> list[FilePlan]:
+def _plans(staging: str, files: list[FileDigest]) -> list[FilePlan]:
     """Each file's state in the staging folder: verified, partial (and how much), or new."""
     plans = []
-    for path, size, sha in files:
+    for f in files:
+        path, size, sha = f.path, f.size, f.sha256
         verified = _size_or_none(os.path.join(staging, "verified", path))
         partial = _size_or_none(os.path.join(staging, "partial", path))
         if verified == size:
